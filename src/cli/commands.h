@@ -1,0 +1,13 @@
+// commands.h — every subcommand registers itself on the root app through one of these.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace llamapro::cli {
+
+// Each add_* creates its subcommand with options and a callback that runs it.
+void add_inspect(CLI::App& app);
+
+}  // namespace llamapro::cli
