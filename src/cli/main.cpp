@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"llamapro: grow LLaMA-family models by block expansion (LLaMA Pro)", "llamapro"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "llamapro 0.1.0");
-  // add_inspect: pending
+  llamapro::cli::add_inspect(app);
 
   try {
     app.parse(argc, argv);

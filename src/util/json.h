@@ -10,7 +10,9 @@
 
 namespace llamapro {
 
-using json = nlohmann::json;
+// Ordered: files we rewrite (config.json, manifests) keep their key order. Lookups are
+// linear, so large maps (a vocabulary) should be copied into a hash map before use.
+using json = nlohmann::ordered_json;
 
 // Parses a JSON file; clear error naming the file and the parse position on failure.
 json read_json_file(const std::filesystem::path& path);

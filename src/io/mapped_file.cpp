@@ -1,0 +1,57 @@
+#include "io/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/check.h"
+
+namespace llamapro {
+
+MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  LP_CHECK(fd >= 0, "cannot open ", path.string(), ": ", std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    LP_FAIL(path.string(), " is not a regular file");
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    ::close(fd);
+    LP_CHECK(p != MAP_FAILED, "cannot map ", path.string(), ": ", std::strerror(err));
+    data_ = static_cast<const uint8_t*>(p);
+  } else {
+    ::close(fd);
+  }
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+namespace {
+void advise(const uint8_t* base, size_t size, size_t offset, size_t length, int how) {
+  if (!base || offset >= size) return;
+  long page = ::sysconf(_SC_PAGESIZE);
+  size_t start = offset / page * page;
+  size_t end = std::min(size, offset + length);
+  ::madvise(const_cast<uint8_t*>(base) + start, end - start, how);
+}
+}  // namespace
+
+void MappedFile::advise_sequential(size_t offset, size_t length) const {
+  advise(data_, size_, offset, length, MADV_SEQUENTIAL);
+}
+
+void MappedFile::advise_done(size_t offset, size_t length) const {
+  advise(data_, size_, offset, length, MADV_DONTNEED);
+}
+
+}  // namespace llamapro
