@@ -1,0 +1,246 @@
+#include "expand/expander.h"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "io/checkpoint.h"
+#include "model/config.h"
+#include "model/tensor_names.h"
+#include "util/check.h"
+#include "util/files.h"
+#include "util/progress.h"
+#include "util/random.h"
+#include "util/strings.h"
+
+namespace llamapro {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kChunkBytes = 16 << 20;  // streaming granularity
+
+// How one output tensor gets its bytes.
+struct OutputTensor {
+  TensorSpec spec;
+  TensorRef source;  // the input tensor it derives from
+  enum class Fill { Copy, Zero, Random } fill = Fill::Copy;
+  bool is_matrix = false;  // Random: normal(0, std) for matrices, ones for norms, zeros for biases
+};
+
+// The output tensors in Hugging Face order: embeddings, blocks, then the rest.
+std::vector<OutputTensor> output_tensors(const Checkpoint& ck, const ExpandOptions& o) {
+  std::map<int64_t, std::vector<std::string>> by_layer;  // input block -> its tensor names
+  std::vector<std::string> globals;
+  for (const auto& name : ck.names()) {
+    int64_t l = layer_of(name);
+    if (l >= 0) by_layer[l].push_back(name);
+    else globals.push_back(name);
+  }
+  auto out_dtype = [&](const TensorInfo& t) { return o.dtype && is_weight_dtype(t.dtype) ? *o.dtype : t.dtype; };
+
+  std::vector<OutputTensor> out;
+  auto add_global = [&](const std::string& name) {
+    TensorRef ref = ck.tensor(name);
+    out.push_back({{name, out_dtype(*ref.info), ref.info->shape}, ref});
+  };
+  std::sort(globals.begin(), globals.end());
+  if (ck.contains(std::string(kEmbedTokens))) add_global(std::string(kEmbedTokens));
+  for (size_t j = 0; j < o.plan.blocks.size(); j++) {
+    const PlannedBlock& b = o.plan.blocks[j];
+    for (const auto& name : by_layer[b.source]) {
+      TensorRef ref = ck.tensor(name);
+      OutputTensor t{{with_layer(name, static_cast<int64_t>(j)), out_dtype(*ref.info), ref.info->shape}, ref};
+      if (b.added) {
+        bool zeroed = std::any_of(o.plan.zeroed.begin(), o.plan.zeroed.end(), [&](const std::string& m) {
+          return starts_with(name.substr(name.find('.', 13) + 1), m + ".");  // after "model.layers.N."
+        });
+        t.is_matrix = ref.info->shape.size() == 2;
+        if (zeroed) t.fill = OutputTensor::Fill::Zero;
+        else if (o.plan.init == BlockInit::Random && is_weight_dtype(ref.info->dtype) &&
+                 name.find("rotary_emb") == std::string::npos)
+          t.fill = OutputTensor::Fill::Random;
+      }
+      out.push_back(std::move(t));
+    }
+  }
+  for (const auto& name : globals)
+    if (name != kEmbedTokens) add_global(name);
+  return out;
+}
+
+uint64_t seed_for(uint64_t seed, const std::string& name) {
+  uint64_t h = 1469598103934665603ull ^ seed;  // FNV-1a over the name: one stream per tensor
+  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  return h;
+}
+
+// Streams one tensor's bytes into the writer in chunks of at most kChunkBytes.
+void write_tensor(const OutputTensor& t, CheckpointWriter& w, double init_std, uint64_t seed,
+                  const std::function<void(uint64_t)>& progressed) {
+  const DType to = t.spec.dtype;
+  const size_t esize = dtype_size(to);
+  const size_t n = static_cast<size_t>(t.spec.nbytes() / esize);
+  const size_t per_chunk = std::max<size_t>(1, kChunkBytes / 4);
+  std::vector<uint8_t> buf;
+  std::vector<float> f32;
+  const auto& map = t.source.file->mapping();
+  const uint64_t src_offset = t.source.file->file_offset(*t.source.info);
+  Rng rng(seed_for(seed, t.spec.name));
+
+  for (size_t i = 0; i < n; i += per_chunk) {
+    size_t k = std::min(per_chunk, n - i);
+    const void* piece = nullptr;
+    switch (t.fill) {
+      case OutputTensor::Fill::Copy: {
+        const DType from = t.source.info->dtype;
+        const uint8_t* src = t.source.data + i * dtype_size(from);
+        if (from == to) {
+          piece = src;
+        } else {
+          buf.resize(k * esize);
+          convert_elements(src, from, buf.data(), to, k);
+          piece = buf.data();
+        }
+        break;
+      }
+      case OutputTensor::Fill::Zero:
+        buf.assign(k * esize, 0);
+        piece = buf.data();
+        break;
+      case OutputTensor::Fill::Random: {
+        // Hugging Face's initialisation: Linear weights ~ N(0, initializer_range), biases 0,
+        // RMSNorm weights 1.
+        bool norm = !t.is_matrix && t.spec.name.find("layernorm") != std::string::npos;
+        f32.resize(k);
+        for (auto& v : f32) v = t.is_matrix ? static_cast<float>(rng.normal() * init_std) : norm ? 1.0f : 0.0f;
+        buf.resize(k * esize);
+        if (to == DType::F32 || is_weight_dtype(to)) convert_elements(f32.data(), DType::F32, buf.data(), to, k);
+        piece = buf.data();
+        break;
+      }
+    }
+    w.append(piece, k * esize);
+    if (t.fill == OutputTensor::Fill::Copy)  // drop the pages we read from the mapping
+      map.advise_done(src_offset + i * dtype_size(t.source.info->dtype), k * dtype_size(t.source.info->dtype));
+    progressed(k * esize);
+  }
+}
+
+// The new manifest: old blocks keep their records (indices shifted), new blocks get this stage.
+Manifest extend_manifest(const Manifest& old, const ExpansionPlan& plan, const std::string& stage, int64_t layers) {
+  std::vector<int64_t> new_index(static_cast<size_t>(plan.layers_before), -1);  // old -> new
+  for (size_t j = 0; j < plan.blocks.size(); j++)
+    if (!plan.blocks[j].added) new_index[static_cast<size_t>(plan.blocks[j].source)] = static_cast<int64_t>(j);
+
+  Manifest m;
+  m.base_layers = old.base_layers;
+  for (size_t j = 0; j < plan.blocks.size(); j++) {
+    const PlannedBlock& b = plan.blocks[j];
+    if (b.added) {
+      m.blocks.push_back({stage, new_index[static_cast<size_t>(b.source)], init_name(plan.init)});
+    } else {
+      BlockRecord r = old.blocks[static_cast<size_t>(b.source)];
+      if (r.origin != "base") r.source = new_index[static_cast<size_t>(r.source)];
+      m.blocks.push_back(r);
+    }
+  }
+  for (StageRecord s : old.stages) {
+    for (auto& p : s.positions) p = new_index[static_cast<size_t>(p)];
+    m.stages.push_back(s);
+  }
+  StageRecord s;
+  s.name = stage;
+  s.created = utc_now();
+  s.positions = plan.added_positions();
+  s.init = init_name(plan.init);
+  s.zeroed = plan.zeroed;
+  s.layers_before = plan.layers_before;
+  s.layers_after = layers;
+  m.stages.push_back(s);
+  return m;
+}
+
+struct Opened {
+  Checkpoint ck;
+  ModelConfig config;
+  Manifest manifest;
+};
+
+Opened open_input(const fs::path& in, const ExpandOptions& o) {
+  Checkpoint ck = Checkpoint::open(in);
+  ModelConfig config = ModelConfig::from_json(ck.config(), (in / "config.json").string());
+  validate_checkpoint(config, ck);
+  LP_CHECK(o.plan.layers_before == config.num_hidden_layers, "internal: plan made for ", o.plan.layers_before,
+           " layers, model has ", config.num_hidden_layers);
+  auto loaded = Manifest::load_if_present(in, config.num_hidden_layers);
+  Manifest manifest = loaded ? *loaded : Manifest::for_base(config.num_hidden_layers);
+  return {std::move(ck), std::move(config), std::move(manifest)};
+}
+
+}  // namespace
+
+uint64_t expanded_bytes(const fs::path& in, const ExpandOptions& o) {
+  Opened input = open_input(in, o);
+  uint64_t total = 0;
+  for (const auto& t : output_tensors(input.ck, o)) total += t.spec.nbytes();
+  return total;
+}
+
+ExpandResult expand_model(const fs::path& in, const fs::path& out, const ExpandOptions& o) {
+  check_zeroed(o.plan.zeroed);
+  std::error_code ec;
+  LP_CHECK(!fs::exists(out) || !fs::equivalent(in, out, ec), "the output folder must differ from the input ",
+           in.string());
+  Opened input = open_input(in, o);
+  std::string stage = o.stage.empty() ? "stage-" + std::to_string(input.manifest.stages.size() + 1) : o.stage;
+  LP_CHECK(stage != "base" && !input.manifest.find_stage(stage), "stage name \"", stage,
+           "\" is already used in ", in.string(), "; choose another with --stage");
+
+  std::vector<OutputTensor> tensors = output_tensors(input.ck, o);
+  std::vector<TensorSpec> specs;
+  uint64_t total = 0;
+  for (const auto& t : tensors) {
+    specs.push_back(t.spec);
+    total += t.spec.nbytes();
+  }
+
+  StagingDir staging(out, o.force);
+  struct statvfs vfs {};
+  if (::statvfs(staging.path().c_str(), &vfs) == 0) {
+    uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    LP_CHECK(free_bytes >= total + (16 << 20), "not enough disk space for ", out.string(), ": need ",
+             format_bytes(total), ", ", format_bytes(free_bytes), " free");
+  }
+
+  Progress progress("expand", total, "B");
+  uint64_t done = 0;
+  auto progressed = [&](uint64_t n) {
+    done += n;
+    if (o.progress) progress.update(done);
+  };
+  CheckpointWriter writer(staging.path(), specs, o.max_shard_bytes);
+  for (const auto& t : tensors) write_tensor(t, writer, input.config.initializer_range, o.seed, progressed);
+  writer.finish();
+
+  ModelConfig config = input.config;
+  config.num_hidden_layers = o.plan.layers_after();
+  if (o.dtype) config.torch_dtype = std::string(torch_dtype_name(*o.dtype));
+  copy_side_files(in, staging.path());
+  write_json_file(staging.path() / "config.json", config.to_json());
+  ExpandResult result;
+  result.manifest = extend_manifest(input.manifest, o.plan, stage, config.num_hidden_layers);
+  result.manifest.save(staging.path());
+  staging.commit();
+  if (o.progress) progress.finish();
+  result.bytes_written = total;
+  result.shards = writer.shard_count();
+  result.seconds = progress.elapsed_seconds();
+  return result;
+}
+
+}  // namespace llamapro

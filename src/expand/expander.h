@@ -1,0 +1,40 @@
+// expander.h — block expansion of a Hugging Face model folder into a new one, streamed tensor
+// by tensor from the memory-mapped input: peak memory is a few buffers whatever the model size.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "expand/manifest.h"
+#include "expand/plan.h"
+#include "io/dtype.h"
+
+namespace llamapro {
+
+struct ExpandOptions {
+  ExpansionPlan plan;
+  std::string stage;                // label of this expansion; empty: "stage-K"
+  uint64_t max_shard_bytes = 5'000'000'000;  // Hugging Face's default shard size
+  std::optional<DType> dtype;       // output dtype of weights; empty: keep each tensor's own
+  uint64_t seed = 0;                // for BlockInit::Random
+  bool force = false;               // replace an existing output folder
+  bool progress = true;
+};
+
+struct ExpandResult {
+  Manifest manifest;
+  uint64_t bytes_written = 0;  // tensor data
+  size_t shards = 0;
+  double seconds = 0;
+};
+
+// The size of the tensor data an expansion will write (for --dry-run and the disk check).
+uint64_t expanded_bytes(const std::filesystem::path& in, const ExpandOptions& o);
+
+// Expands `in` into `out` (which appears atomically, complete or not at all). `in` is never
+// modified. Throws llamapro::Error on bad input or I/O failure.
+ExpandResult expand_model(const std::filesystem::path& in, const std::filesystem::path& out, const ExpandOptions& o);
+
+}  // namespace llamapro

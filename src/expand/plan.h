@@ -1,0 +1,50 @@
+// plan.h — where new blocks go and how they start: the expansion plan, computed before any
+// byte is written so that it can be printed (--dry-run), checked and recorded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llamapro {
+
+enum class Placement { Interleave, Top, Bottom };
+enum class BlockInit { Copy, Random };
+
+struct PlannedBlock {
+  int64_t source = 0;  // index in the input model of the block this one is (a copy of)
+  bool added = false;  // a new block of this expansion
+};
+
+struct ExpansionPlan {
+  int64_t layers_before = 0;
+  std::vector<PlannedBlock> blocks;  // the expanded model's blocks, in order
+  BlockInit init = BlockInit::Copy;
+  std::vector<std::string> zeroed;  // sub-modules set to zero in new blocks
+
+  int64_t layers_after() const { return static_cast<int64_t>(blocks.size()); }
+  std::vector<int64_t> added_positions() const;  // indices of new blocks in the expanded model
+  // Whether the zeroed sub-modules make every new block compute the identity.
+  bool preserves_output() const;
+};
+
+// The paper's interleaved rule: L blocks in N groups (sizes differing by at most one, larger
+// groups first), a copy after the last block of each group. 32 layers, N=8: new at 4, 9, ..., 39.
+std::vector<int64_t> interleaved_sources(int64_t layers, int64_t add);
+
+// A copy of block i right after block i for each i in `after` (repeats allowed: several copies).
+ExpansionPlan plan_after(int64_t layers, std::vector<int64_t> after);
+// N new blocks placed by the ablation rules: interleaved, stacked on top (copies of the last
+// block), or stacked at the bottom (copies of the first block, before it).
+ExpansionPlan plan_add(int64_t layers, int64_t add, Placement placement);
+
+Placement parse_placement(const std::string& text);
+BlockInit parse_init(const std::string& text);
+std::string init_name(BlockInit init);
+
+// The sub-modules of a block that --zero may name, e.g. "self_attn.o_proj", "mlp.down_proj".
+const std::vector<std::string>& zeroable_modules();
+// Checks names against zeroable_modules(); the error lists the valid ones.
+void check_zeroed(const std::vector<std::string>& names);
+
+}  // namespace llamapro

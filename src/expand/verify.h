@@ -1,0 +1,32 @@
+// verify.h — the identity proof of an expansion: the base and the expanded model run on the
+// same token sequences and their logits are compared.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace llamapro {
+
+struct VerifyOptions {
+  std::string device = "cpu";  // where both models run
+  int64_t samples = 4;         // random token sequences
+  int64_t seq_len = 64;        // tokens each (capped at the model's positions)
+  uint64_t seed = 0;
+};
+
+struct VerifyResult {
+  int64_t samples = 0, seq_len = 0;
+  double max_abs_diff = 0;   // largest |expanded - base| over all logits
+  double max_abs_logit = 0;  // scale of the logits, for context
+  double tolerance = 0;      // allowed difference (rounding of the compute dtype)
+  bool same_argmax = true;   // identical greedy choice at every position
+  bool passed = false;
+  std::string compute_dtype;
+};
+
+VerifyResult verify_expansion(const std::filesystem::path& base, const std::filesystem::path& expanded,
+                              const VerifyOptions& o);
+void print_verify(const VerifyResult& r);
+
+}  // namespace llamapro
