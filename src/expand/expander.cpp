@@ -9,11 +9,11 @@
 
 #include "io/checkpoint.h"
 #include "model/config.h"
+#include "model/init.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
 #include "util/files.h"
 #include "util/progress.h"
-#include "util/random.h"
 #include "util/strings.h"
 
 namespace llamapro {
@@ -29,7 +29,6 @@ struct OutputTensor {
   TensorSpec spec;
   TensorRef source;  // the input tensor it derives from
   enum class Fill { Copy, Zero, Random } fill = Fill::Copy;
-  bool is_matrix = false;  // Random: normal(0, std) for matrices, ones for norms, zeros for biases
 };
 
 // The output tensors in Hugging Face order: embeddings, blocks, then the rest.
@@ -59,7 +58,6 @@ std::vector<OutputTensor> output_tensors(const Checkpoint& ck, const ExpandOptio
         bool zeroed = std::any_of(o.plan.zeroed.begin(), o.plan.zeroed.end(), [&](const std::string& m) {
           return starts_with(name.substr(name.find('.', 13) + 1), m + ".");  // after "model.layers.N."
         });
-        t.is_matrix = ref.info->shape.size() == 2;
         if (zeroed) t.fill = OutputTensor::Fill::Zero;
         else if (o.plan.init == BlockInit::Random && is_weight_dtype(ref.info->dtype) &&
                  name.find("rotary_emb") == std::string::npos)
@@ -73,12 +71,6 @@ std::vector<OutputTensor> output_tensors(const Checkpoint& ck, const ExpandOptio
   return out;
 }
 
-uint64_t seed_for(uint64_t seed, const std::string& name) {
-  uint64_t h = 1469598103934665603ull ^ seed;  // FNV-1a over the name: one stream per tensor
-  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
-  return h;
-}
-
 // Streams one tensor's bytes into the writer in chunks of at most kChunkBytes.
 void write_tensor(const OutputTensor& t, CheckpointWriter& w, double init_std, uint64_t seed,
                   const std::function<void(uint64_t)>& progressed) {
@@ -90,7 +82,8 @@ void write_tensor(const OutputTensor& t, CheckpointWriter& w, double init_std, u
   std::vector<float> f32;
   const auto& map = t.source.file->mapping();
   const uint64_t src_offset = t.source.file->file_offset(*t.source.info);
-  Rng rng(seed_for(seed, t.spec.name));
+  Rng rng = tensor_rng(seed, t.spec.name);
+  const InitKind kind = init_kind(t.spec.name, t.spec.shape.size());
 
   for (size_t i = 0; i < n; i += per_chunk) {
     size_t k = std::min(per_chunk, n - i);
@@ -113,13 +106,10 @@ void write_tensor(const OutputTensor& t, CheckpointWriter& w, double init_std, u
         piece = buf.data();
         break;
       case OutputTensor::Fill::Random: {
-        // Hugging Face's initialisation: Linear weights ~ N(0, initializer_range), biases 0,
-        // RMSNorm weights 1.
-        bool norm = !t.is_matrix && t.spec.name.find("layernorm") != std::string::npos;
         f32.resize(k);
-        for (auto& v : f32) v = t.is_matrix ? static_cast<float>(rng.normal() * init_std) : norm ? 1.0f : 0.0f;
+        fill_init(kind, init_std, rng, f32.data(), k);
         buf.resize(k * esize);
-        if (to == DType::F32 || is_weight_dtype(to)) convert_elements(f32.data(), DType::F32, buf.data(), to, k);
+        convert_elements(f32.data(), DType::F32, buf.data(), to, k);
         piece = buf.data();
         break;
       }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Expansion throughput and memory: `llamapro expand` of a generated >= 2 GB checkpoint
+# (TinyLlama-1.1B shape, bf16) against plain `cp` of the same bytes, both from a warm page
+# cache, and the expander's peak RSS.
+# Usage: bench/expand/run.sh [BUILD_DIR] [WORK_DIR]
+set -euo pipefail
+build=${1:-build}
+work=${2:-$(mktemp -d /tmp/llamapro-bench-expand.XXXXXX)}
+bin="$build/llamapro"
+base="$work/base"
+[[ -d "$base" ]] || "$bin" init --preset tinyllama-1.1b --dtype bf16 --seed 1 -o "$base" >/dev/null 2>&1
+bytes=$(du -sb "$base" | cut -f1)
+cat "$base"/*.safetensors >/dev/null  # warm the page cache for both contenders
+
+now() { date +%s.%N; }
+rm -rf "$work/copy"
+t0=$(now); cp -r "$base" "$work/copy"; sync -f "$work/copy/config.json"; t1=$(now)
+cp_s=$(echo "$t1 - $t0" | bc -l)
+rm -rf "$work/copy"
+
+rm -rf "$work/expanded"
+t0=$(now)
+/usr/bin/time -f "%M" -o "$work/rss" "$bin" expand "$base" -o "$work/expanded" --add 2 >/dev/null 2>&1
+sync -f "$work/expanded/config.json"
+t1=$(now)
+exp_s=$(echo "$t1 - $t0" | bc -l)
+out_bytes=$(du -sb "$work/expanded" | cut -f1)
+rss_kb=$(cat "$work/rss")
+rm -rf "$work/expanded"
+
+cp_rate=$(echo "$bytes / $cp_s / 1000000" | bc -l)
+exp_rate=$(echo "$out_bytes / $exp_s / 1000000" | bc -l)
+printf "%-28s %10s %10s %10s\n" "what" "bytes" "seconds" "MB/s"
+printf "%-28s %10.0f %10.2f %10.0f\n" "cp -r (peer)" "$bytes" "$cp_s" "$cp_rate"
+printf "%-28s %10.0f %10.2f %10.0f\n" "llamapro expand --add 2" "$out_bytes" "$exp_s" "$exp_rate"
+printf "throughput ratio expand/cp: %.2fx (target >= 0.5x)\n" "$(echo "$exp_rate / $cp_rate" | bc -l)"
+printf "expand peak RSS: %.0f MB (target < 300 MB)\n" "$(echo "$rss_kb / 1024" | bc -l)"
+[[ -n "${KEEP:-}" ]] || rm -rf "$work"
