@@ -6,6 +6,7 @@
 set -euo pipefail
 build=${1:-build}
 work=${2:-$(mktemp -d /tmp/llamapro-bench-expand.XXXXXX)}
+mkdir -p "$work"
 bin="$build/llamapro"
 base="$work/base"
 [[ -d "$base" ]] || "$bin" init --preset tinyllama-1.1b --dtype bf16 --seed 1 -o "$base" >/dev/null 2>&1

@@ -225,8 +225,9 @@ ExpandResult expand_model(const fs::path& in, const fs::path& out, const ExpandO
   ExpandResult result;
   result.manifest = extend_manifest(input.manifest, o.plan, stage, config.num_hidden_layers);
   result.manifest.save(staging.path());
-  staging.commit();
   if (o.progress) progress.finish();
+  if (o.before_commit) o.before_commit(staging.path());
+  staging.commit();
   result.bytes_written = total;
   result.shards = writer.shard_count();
   result.seconds = progress.elapsed_seconds();

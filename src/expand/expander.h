@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -21,6 +22,9 @@ struct ExpandOptions {
   uint64_t seed = 0;                // for BlockInit::Random
   bool force = false;               // replace an existing output folder
   bool progress = true;
+  // Runs on the complete output before it is moved into place (e.g. the identity proof); a
+  // throw leaves no output at all.
+  std::function<void(const std::filesystem::path& staged)> before_commit;
 };
 
 struct ExpandResult {

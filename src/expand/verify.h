@@ -1,10 +1,12 @@
 // verify.h — the identity proof of an expansion: the base and the expanded model run on the
-// same token sequences and their logits are compared.
+// same token sequences and their logits are compared; every block the newest stage added must
+// pass its input through unchanged, bit for bit.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace llamapro {
 
@@ -23,6 +25,11 @@ struct VerifyResult {
   bool same_argmax = true;   // identical greedy choice at every position
   bool passed = false;
   std::string compute_dtype;
+  struct NewBlock {
+    int64_t index;
+    double max_abs_change;  // |output - input| of the block: exactly 0 for an identity block
+  };
+  std::vector<NewBlock> new_blocks;  // the newest stage's blocks, when a manifest says which
 };
 
 VerifyResult verify_expansion(const std::filesystem::path& base, const std::filesystem::path& expanded,
