@@ -9,5 +9,7 @@ namespace llamapro::cli {
 
 // Each add_* creates its subcommand with options and a callback that runs it.
 void add_inspect(CLI::App& app);
+void add_score(CLI::App& app);
+void add_generate(CLI::App& app);
 
 }  // namespace llamapro::cli

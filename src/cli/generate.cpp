@@ -1,0 +1,91 @@
+// generate.cpp — `llamapro generate MODEL --prompt-ids 1,2,3`: greedy or sampled continuation.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "infer/generate.h"
+#include "model/compat.h"
+#include "model/load.h"
+#include "util/strings.h"
+
+namespace llamapro::cli {
+
+namespace {
+
+struct GenerateCliOptions {
+  std::string model_dir;
+  std::string prompt_ids;
+  std::string device = "cpu";
+  std::string dtype = "f32";
+  int64_t max_new_tokens = 64;
+  double temperature = 0.0;
+  int64_t top_k = 0;
+  double top_p = 1.0;
+  uint64_t seed = 0;
+  bool ignore_eos = false;
+  bool print_ids = false;
+  bool stats = false;
+};
+
+void run_generate(const GenerateCliOptions& o) {
+  ModelOptions mo;
+  mo.device = compat::parse_device(o.device);
+  mo.dtype = compat::parse_dtype(o.dtype);
+  Model model = load_model(o.model_dir, mo);
+
+  std::vector<int64_t> prompt;
+  if (!o.prompt_ids.empty()) {
+    prompt = parse_int_list(o.prompt_ids, "--prompt-ids");
+  } else {
+    LP_CHECK(model.config().bos_token_id, "no --prompt-ids given and config.json has no bos_token_id to start from");
+    prompt = {*model.config().bos_token_id};
+  }
+  GenerateOptions g;
+  g.max_new_tokens = o.max_new_tokens;
+  g.stop_at_eos = !o.ignore_eos;
+  g.sampler = {o.temperature, o.top_k, o.top_p, o.seed};
+  // Without a tokenizer the ids are the output; they stream as they come.
+  GenerateResult r = generate(model, prompt, g, [&](int64_t id) {
+    if (!o.print_ids) {
+      std::printf("%lld ", (long long)id);
+      std::fflush(stdout);
+    }
+  });
+  if (o.print_ids) {
+    std::string line;
+    for (int64_t id : r.tokens) line += (line.empty() ? "" : " ") + std::to_string(id);
+    std::printf("%s\n", line.c_str());
+  } else {
+    std::printf("\n");
+  }
+  if (o.stats) {
+    const double n = double(r.tokens.size());
+    std::fprintf(stderr, "prompt %zu tokens in %.3fs, %lld new tokens in %.3fs (%.1f tokens/s)%s\n", prompt.size(),
+                 r.prefill_seconds, (long long)r.tokens.size(), r.decode_seconds,
+                 r.decode_seconds > 0 ? n / r.decode_seconds : 0.0, r.stopped_at_eos ? ", stopped at EOS" : "");
+  }
+}
+
+}  // namespace
+
+void add_generate(CLI::App& app) {
+  auto o = std::make_shared<GenerateCliOptions>();
+  auto* cmd = app.add_subcommand("generate", "Continue a prompt of token ids (greedy unless --temperature > 0)");
+  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
+  cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated token ids (default: the BOS token)");
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")->capture_default_str();
+  cmd->add_option("--temperature", o->temperature, "0 = greedy; otherwise sample from softmax(logits / T)")
+      ->capture_default_str();
+  cmd->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0 = all)")->capture_default_str();
+  cmd->add_option("--top-p", o->top_p, "sample within the top-p probability mass")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "random seed for sampling")->capture_default_str();
+  cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after the end-of-sequence token");
+  cmd->add_flag("--print-ids", o->print_ids, "print the generated ids on one line at the end");
+  cmd->add_flag("--stats", o->stats, "print timing to stderr");
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "compute dtype: f32, bf16 or f16")->capture_default_str();
+  cmd->callback([o] { run_generate(*o); });
+}
+
+}  // namespace llamapro::cli

@@ -1,0 +1,90 @@
+// score.cpp — `llamapro score MODEL --ids FILE.json`: mean next-token cross-entropy of token
+// sequences, optionally writing the float32 logits.
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "io/safetensors.h"
+#include "model/compat.h"
+#include "model/load.h"
+#include "util/json.h"
+
+namespace llamapro::cli {
+
+namespace {
+
+struct ScoreOptions {
+  std::string model_dir;
+  std::string ids_file;
+  std::string logits_out;
+  std::string device = "cpu";
+  std::string dtype = "f32";
+  int64_t batch = 8;
+};
+
+// FILE.json: [[1, 2, 3], [4, 5, 6]] — sequences of equal length, at least two tokens each.
+torch::Tensor read_ids(const std::string& path) {
+  json j = read_json_file(path);
+  LP_CHECK(j.is_array() && !j.empty(), path, ": expected a non-empty JSON list of token-id lists");
+  std::vector<int64_t> flat;
+  size_t T = 0;
+  for (size_t i = 0; i < j.size(); i++) {
+    LP_CHECK(j[i].is_array(), path, ": sequence ", i, " is not a list of token ids");
+    if (i == 0) T = j[i].size();
+    LP_CHECK(j[i].size() == T, path, ": sequence ", i, " has ", j[i].size(), " tokens, sequence 0 has ", T,
+             " (all sequences must have equal length)");
+    for (const auto& v : j[i]) {
+      LP_CHECK(v.is_number_integer(), path, ": sequence ", i, " holds a non-integer token id ", v.dump());
+      flat.push_back(v.get<int64_t>());
+    }
+  }
+  LP_CHECK(T >= 2, path, ": sequences need at least 2 tokens to score, got ", T);
+  return torch::tensor(flat, torch::kLong).view({int64_t(j.size()), int64_t(T)});
+}
+
+void run_score(const ScoreOptions& o) {
+  ModelOptions mo;
+  mo.device = compat::parse_device(o.device);
+  mo.dtype = compat::parse_dtype(o.dtype);
+  torch::Tensor ids = read_ids(o.ids_file);  // (B, T)
+  Model model = load_model(o.model_dir, mo);
+  LP_CHECK(o.batch >= 1, "--batch must be >= 1");
+  torch::NoGradGuard no_grad;
+
+  const int64_t B = ids.size(0), T = ids.size(1);
+  double loss_sum = 0.0;
+  std::vector<torch::Tensor> all_logits;
+  for (int64_t s = 0; s < B; s += o.batch) {
+    const int64_t n = std::min(o.batch, B - s);
+    auto chunk = ids.narrow(0, s, n);
+    auto logits = model.forward(chunk);  // (n, T, V)
+    loss_sum += next_token_loss(logits, chunk.to(logits.device())).item<double>() * double(n);
+    if (!o.logits_out.empty()) all_logits.push_back(logits.to(torch::kCPU, torch::kFloat));
+  }
+  const double loss = loss_sum / double(B);
+  std::printf("loss %.6f\nperplexity %.4f\npredictions %lld\n", loss, std::exp(loss), (long long)(B * (T - 1)));
+
+  if (!o.logits_out.empty()) {
+    auto logits = torch::cat(all_logits, 0).contiguous();  // (B, T, V)
+    TensorSpec spec{"logits", DType::F32, {B, T, logits.size(2)}};
+    write_safetensors(o.logits_out, {spec}, {logits.data_ptr()});
+  }
+}
+
+}  // namespace
+
+void add_score(CLI::App& app) {
+  auto o = std::make_shared<ScoreOptions>();
+  auto* cmd = app.add_subcommand("score", "Mean next-token cross-entropy of token-id sequences");
+  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
+  cmd->add_option("--ids", o->ids_file, "JSON file: a list of equal-length token-id lists")->required();
+  cmd->add_option("--logits-out", o->logits_out, "write float32 logits [batch, seq, vocab] as tensor \"logits\"");
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "compute dtype: f32, bf16 or f16")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "sequences per forward pass")->capture_default_str();
+  cmd->callback([o] { run_score(*o); });
+}
+
+}  // namespace llamapro::cli

@@ -1,0 +1,70 @@
+// attention.cpp — grouped-query causal self-attention and its KV cache (see attention.h).
+#include "model/attention.h"
+
+#include "model/compat.h"
+#include "model/rope.h"
+#include "util/check.h"
+
+namespace llamapro {
+
+KVCache::KVCache(const ModelConfig& c, int64_t batch, int64_t max_len, torch::Device device, torch::ScalarType dtype)
+    : capacity_(max_len), batch_(batch) {
+  auto opts = torch::TensorOptions().dtype(dtype).device(device);
+  for (int64_t l = 0; l < c.num_hidden_layers; l++) {
+    k_.push_back(torch::zeros({batch, c.num_key_value_heads, max_len, c.head_dim}, opts));
+    v_.push_back(torch::zeros({batch, c.num_key_value_heads, max_len, c.head_dim}, opts));
+  }
+}
+
+namespace {
+
+// (B, NKV, S, HD) -> (B, NH, S, HD): each KV head serves NH/NKV consecutive query heads,
+// as transformers' repeat_kv does.
+torch::Tensor repeat_kv(const torch::Tensor& x, int64_t n_rep) {
+  if (n_rep == 1) return x;
+  const int64_t B = x.size(0), NKV = x.size(1), S = x.size(2), HD = x.size(3);
+  return x.unsqueeze(2).expand({B, NKV, n_rep, S, HD}).reshape({B, NKV * n_rep, S, HD});
+}
+
+}  // namespace
+
+torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape& s, const torch::Tensor& x,
+                                const torch::Tensor& cos, const torch::Tensor& sin, int64_t start,
+                                KVCache* cache, int64_t layer) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = torch::linear(x, w.wq, w.bq).view({B, T, s.n_head, s.head_dim}).transpose(1, 2);     // (B, NH, T, HD)
+  auto k = torch::linear(x, w.wk, w.bk).view({B, T, s.n_kv_head, s.head_dim}).transpose(1, 2);  // (B, NKV, T, HD)
+  auto v = torch::linear(x, w.wv, w.bv).view({B, T, s.n_kv_head, s.head_dim}).transpose(1, 2);  // (B, NKV, T, HD)
+  q = apply_rope(q, cos, sin);
+  k = apply_rope(k, cos, sin);
+
+  int64_t S = T;
+  if (cache) {
+    LP_CHECK(start + T <= cache->capacity(), "KV cache full: ", start + T, " positions, capacity ", cache->capacity());
+    LP_CHECK(cache->batch() == B, "KV cache was made for batch ", cache->batch(), ", got ", B);
+    cache->k(layer).narrow(2, start, T).copy_(k);
+    cache->v(layer).narrow(2, start, T).copy_(v);
+    S = start + T;
+    k = cache->k(layer).narrow(2, 0, S);  // (B, NKV, S, HD)
+    v = cache->v(layer).narrow(2, 0, S);
+  }
+  const int64_t n_rep = s.n_head / s.n_kv_head;
+  k = repeat_kv(k, n_rep);  // (B, NH, S, HD)
+  v = repeat_kv(v, n_rep);
+
+  // Query i sits at position start + i and may see keys 0 .. start + i.
+  torch::Tensor mask;
+  bool causal = false;
+  if (S == T) {
+    causal = T > 1;
+  } else if (T > 1) {
+    auto qpos = torch::arange(start, start + T, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+    auto kpos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+    mask = kpos.unsqueeze(0) <= qpos.unsqueeze(1);  // (T, S) bool
+  }
+  auto y = compat::attention(q, k, v, mask, causal);                   // (B, NH, T, HD)
+  y = y.transpose(1, 2).contiguous().view({B, T, s.n_head * s.head_dim});  // (B, T, NH*HD)
+  return torch::linear(y, w.wo, w.bo);                                  // (B, T, C)
+}
+
+}  // namespace llamapro

@@ -1,0 +1,56 @@
+// attention.h — causal self-attention with grouped KV heads (MHA, GQA, MQA), optional
+// biases, rotary positions, and the KV cache that incremental decoding appends to.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model/config.h"
+
+namespace llamapro {
+
+// Shape letters: B batch, T new positions, S attended positions (cache + new), C hidden size,
+// NH query heads, NKV key/value heads, HD head dim.
+struct AttentionWeights {
+  torch::Tensor wq;  // (NH*HD, C)
+  torch::Tensor bq;  // (NH*HD), undefined without qkv_bias
+  torch::Tensor wk;  // (NKV*HD, C)
+  torch::Tensor bk;  // (NKV*HD)
+  torch::Tensor wv;  // (NKV*HD, C)
+  torch::Tensor bv;  // (NKV*HD)
+  torch::Tensor wo;  // (C, NH*HD)
+  torch::Tensor bo;  // (C), undefined without o_bias
+};
+
+// Keys and values of earlier positions, per layer, preallocated to max_len positions.
+class KVCache {
+ public:
+  KVCache(const ModelConfig& c, int64_t batch, int64_t max_len, torch::Device device, torch::ScalarType dtype);
+
+  int64_t length() const { return length_; }     // positions already stored
+  int64_t capacity() const { return capacity_; }
+  int64_t batch() const { return batch_; }
+  void advance(int64_t n) { length_ += n; }       // after every layer stored n more positions
+  void clear() { length_ = 0; }
+  torch::Tensor& k(int64_t layer) { return k_[size_t(layer)]; }  // (B, NKV, max_len, HD)
+  torch::Tensor& v(int64_t layer) { return v_[size_t(layer)]; }  // (B, NKV, max_len, HD)
+
+ private:
+  int64_t length_ = 0, capacity_ = 0, batch_ = 0;
+  std::vector<torch::Tensor> k_, v_;
+};
+
+struct AttentionShape {
+  int64_t n_head = 0;     // NH
+  int64_t n_kv_head = 0;  // NKV
+  int64_t head_dim = 0;   // HD
+};
+
+// x (B, T, C) at positions [start, start + T) -> (B, T, C). cos/sin (T, HD). With a cache,
+// the new keys/values are stored at [start, start + T) of `layer` and all earlier ones attended.
+torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape& s, const torch::Tensor& x,
+                                const torch::Tensor& cos, const torch::Tensor& sin, int64_t start,
+                                KVCache* cache, int64_t layer);
+
+}  // namespace llamapro

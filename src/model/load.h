@@ -1,0 +1,22 @@
+// load.h — building a Model from a Hugging Face folder (memory-mapped, zero-copy where the
+// stored dtype and device already match) or from random weights (benchmarks, tests).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "model/transformer.h"
+
+namespace llamapro {
+
+// Opens the folder, checks its tensors against config.json, and builds the model. Float32
+// weights on CPU in float32 are used in place from the mapping; anything else is converted.
+Model load_model(const std::filesystem::path& dir, const ModelOptions& options);
+Model load_model(std::shared_ptr<const Checkpoint> ck, const ModelOptions& options);
+
+// Weights drawn as transformers initialises them: normal(0, initializer_range) for linear and
+// embedding matrices, ones for norms, zeros for biases; created directly on the device.
+Model random_model(const ModelConfig& config, const ModelOptions& options, uint64_t seed);
+
+}  // namespace llamapro

@@ -1,0 +1,193 @@
+// transformer.cpp — the decoder forward pass, training marks and named parameters (see transformer.h).
+#include "model/transformer.h"
+
+#include <optional>
+
+#include "io/checkpoint.h"
+#include "model/tensor_names.h"
+#include "util/check.h"
+
+namespace llamapro {
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  auto xf = x.to(torch::kFloat);
+  auto variance = xf.pow(2).mean(-1, /*keepdim=*/true);  // (B, T, 1)
+  xf = xf * torch::rsqrt(variance + eps);
+  return weight * xf.to(x.scalar_type());
+}
+
+torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids) {
+  LP_CHECK(logits.dim() == 3 && ids.dim() == 2 && logits.size(0) == ids.size(0) && logits.size(1) == ids.size(1),
+           "next_token_loss: logits (B, T, V) and ids (B, T) do not match");
+  const int64_t T = ids.size(1), V = logits.size(2);
+  LP_CHECK(T >= 2, "next_token_loss needs sequences of at least 2 tokens, got ", T);
+  auto pred = logits.narrow(1, 0, T - 1).reshape({-1, V}).to(torch::kFloat);  // (B*(T-1), V)
+  auto target = ids.narrow(1, 1, T - 1).reshape({-1}).to(pred.device());     // (B*(T-1))
+  return torch::nn::functional::cross_entropy(pred, target);
+}
+
+Model::Model(ModelConfig config, ModelWeights weights, ModelOptions options, std::shared_ptr<const Checkpoint> source)
+    : config_(std::move(config)), w_(std::move(weights)), options_(options), source_(std::move(source)) {
+  LP_CHECK(int64_t(w_.blocks.size()) == config_.num_hidden_layers, "model has ", w_.blocks.size(),
+           " blocks, config says ", config_.num_hidden_layers);
+  rope_.inv_freq = rope_inv_freq(config_).to(options_.device);
+  attn_shape_ = {config_.num_attention_heads, config_.num_key_value_heads, config_.head_dim};
+  max_len_ = llamapro::max_sequence_length(config_);
+  trainable_.assign(size_t(config_.num_hidden_layers), false);
+  for (auto& p : named_parameters()) p.tensor.set_requires_grad(false);
+}
+
+KVCache Model::new_cache(int64_t batch, int64_t max_len) const {
+  if (max_len <= 0) max_len = max_len_;
+  LP_CHECK(max_len <= max_len_, "cache of ", max_len, " positions exceeds the model's limit of ", max_len_);
+  return KVCache(config_, batch, max_len, options_.device, options_.dtype);
+}
+
+torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const torch::Tensor& cos,
+                                   const torch::Tensor& sin, int64_t start, KVCache* cache) const {
+  const BlockWeights& b = w_.blocks[size_t(l)];
+  const double eps = config_.rms_norm_eps;
+  // x = x + attn(norm(x)); x = x + mlp(norm(x))
+  auto h = x + attention_forward(b.attn, attn_shape_, rms_norm(x, b.attn_norm, eps), cos, sin, start, cache, l);
+  auto n = rms_norm(h, b.mlp_norm, eps);                                                  // (B, T, C)
+  auto gate = torch::silu(torch::linear(n, b.w_gate, b.b_gate));                          // (B, T, I)
+  return h + torch::linear(gate * torch::linear(n, b.w_up, b.b_up), b.w_down, b.b_down);  // (B, T, C)
+}
+
+torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs) const {
+  LP_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kLong, "input ids must be an int64 tensor (batch, seq), got ",
+           ids.dim(), " dims of ", c10::toString(ids.scalar_type()));
+  const int64_t T = ids.size(1);
+  const int64_t start = cache ? cache->length() : 0;
+  LP_CHECK(T >= 1, "empty input sequence");
+  LP_CHECK(start + T <= max_len_, "sequence of ", start + T, " positions exceeds the model's limit of ", max_len_,
+           " (max_position_embeddings ", config_.max_position_embeddings,
+           config_.sliding_window ? ", sliding_window " + std::to_string(*config_.sliding_window) : std::string(), ")");
+  const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+  LP_CHECK(lo >= 0 && hi < config_.vocab_size, "token id ", lo < 0 ? lo : hi, " out of range [0, ",
+           config_.vocab_size, ")");
+
+  const int64_t first_graph = first_graph_block();
+  auto [cos, sin] = rope_.cos_sin(start, T, options_.dtype);  // (T, HD)
+  torch::Tensor x;
+  {
+    std::optional<torch::NoGradGuard> no_grad;
+    if (first_graph > 0) no_grad.emplace();
+    x = torch::embedding(w_.embed, ids.to(options_.device));  // (B, T, C)
+  }
+  for (int64_t l = 0; l < n_layers(); l++) {
+    std::optional<torch::NoGradGuard> no_grad;  // frozen prefix: no graph, no saved activations
+    if (l < first_graph) no_grad.emplace();
+    x = block_forward(l, x, cos, sin, start, cache);
+    if (block_outputs) block_outputs->push_back(x);
+  }
+  if (cache) cache->advance(T);
+  x = rms_norm(x, w_.norm, config_.rms_norm_eps);
+  return torch::linear(x, w_.lm_head);  // (B, T, V)
+}
+
+int64_t Model::first_graph_block() const {
+  if (embed_trainable_) return 0;
+  for (int64_t l = 0; l < n_layers(); l++)
+    if (trainable_[size_t(l)]) return l;
+  return n_layers();
+}
+
+// ---------------------------------------------------------------------------------------------
+// training marks and parameters
+
+namespace {
+bool within(const void* p, const Checkpoint& ck) {
+  for (const auto& s : ck.shards()) {
+    const uint8_t* base = s->mapping().data();
+    if (p >= base && p < base + s->mapping().size()) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void Model::make_trainable(torch::Tensor& t, bool trainable) {
+  if (!t.defined()) return;
+  // Weights borrowed from the read-only mapping must be owned before an optimizer writes them.
+  if (trainable && source_ && within(t.data_ptr(), *source_)) t = t.detach().clone();
+  t.set_requires_grad(trainable);
+}
+
+void Model::set_trainable(int64_t block, bool trainable) {
+  LP_CHECK(block >= 0 && block < n_layers(), "block ", block, " out of range [0, ", n_layers(), ")");
+  BlockWeights& b = w_.blocks[size_t(block)];
+  for (torch::Tensor* t : {&b.attn_norm, &b.attn.wq, &b.attn.bq, &b.attn.wk, &b.attn.bk, &b.attn.wv, &b.attn.bv,
+                           &b.attn.wo, &b.attn.bo, &b.mlp_norm, &b.w_gate, &b.b_gate, &b.w_up, &b.b_up, &b.w_down,
+                           &b.b_down})
+    make_trainable(*t, trainable);
+  trainable_[size_t(block)] = trainable;
+}
+
+void Model::set_embeddings_trainable(bool trainable) {
+  make_trainable(w_.embed, trainable);
+  if (config_.tie_word_embeddings) w_.lm_head = w_.embed;
+  embed_trainable_ = trainable;
+}
+
+void Model::set_head_trainable(bool trainable) {
+  make_trainable(w_.norm, trainable);
+  if (config_.tie_word_embeddings) {
+    set_embeddings_trainable(trainable);
+  } else {
+    make_trainable(w_.lm_head, trainable);
+  }
+  head_trainable_ = trainable;
+}
+
+torch::Tensor* Model::slot(const std::string& name) {
+  if (name == kEmbedTokens) return &w_.embed;
+  if (name == kFinalNorm) return &w_.norm;
+  if (name == kLmHead) return config_.tie_word_embeddings ? &w_.embed : &w_.lm_head;
+  const int64_t l = layer_of(name);
+  if (l < 0 || l >= n_layers()) return nullptr;
+  BlockWeights& b = w_.blocks[size_t(l)];
+  for (const auto& e : block_tensors(config_, l)) {
+    if (e.name != name) continue;
+    switch (e.kind) {
+      case BlockTensor::AttnNorm: return &b.attn_norm;
+      case BlockTensor::Q: return &b.attn.wq;
+      case BlockTensor::QBias: return &b.attn.bq;
+      case BlockTensor::K: return &b.attn.wk;
+      case BlockTensor::KBias: return &b.attn.bk;
+      case BlockTensor::V: return &b.attn.wv;
+      case BlockTensor::VBias: return &b.attn.bv;
+      case BlockTensor::O: return &b.attn.wo;
+      case BlockTensor::OBias: return &b.attn.bo;
+      case BlockTensor::MlpNorm: return &b.mlp_norm;
+      case BlockTensor::Gate: return &b.w_gate;
+      case BlockTensor::GateBias: return &b.b_gate;
+      case BlockTensor::Up: return &b.w_up;
+      case BlockTensor::UpBias: return &b.b_up;
+      case BlockTensor::Down: return &b.w_down;
+      case BlockTensor::DownBias: return &b.b_down;
+    }
+  }
+  return nullptr;
+}
+
+torch::Tensor& Model::parameter(const std::string& name) {
+  torch::Tensor* t = slot(name);
+  LP_CHECK(t && t->defined(), "the model has no tensor \"", name, "\"");
+  return *t;
+}
+
+std::vector<NamedTensor> Model::named_parameters() const {
+  std::vector<NamedTensor> out;
+  auto* self = const_cast<Model*>(this);  // slot() only looks up
+  for (const auto& e : model_tensors(config_)) out.push_back({e.name, *self->slot(e.name)});
+  return out;
+}
+
+std::vector<NamedTensor> Model::trainable_parameters() const {
+  std::vector<NamedTensor> out;
+  for (auto& p : named_parameters())
+    if (p.tensor.requires_grad()) out.push_back(std::move(p));
+  return out;
+}
+
+}  // namespace llamapro

@@ -1,0 +1,112 @@
+// transformer.h — the LLaMA-family decoder (llama, mistral, qwen2): token embedding, pre-norm
+// blocks of attention and SwiGLU MLP, final RMSNorm, lm_head. Per-block frozen/trainable
+// marks, parameters addressed by Hugging Face tensor names.
+//
+// Shape letters: B batch, T positions, C hidden size, I MLP width, V vocabulary, L blocks.
+// Numerics follow transformers: RMSNorm in float32, softmax in float32, rope cos/sin in float32.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/attention.h"
+#include "model/config.h"
+#include "model/rope.h"
+
+namespace llamapro {
+
+class Checkpoint;
+
+struct ModelOptions {
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat;  // compute dtype: f32 on CPU, bf16/f16 on CUDA
+};
+
+struct BlockWeights {
+  torch::Tensor attn_norm;  // (C)
+  AttentionWeights attn;
+  torch::Tensor mlp_norm;   // (C)
+  torch::Tensor w_gate;     // (I, C)
+  torch::Tensor b_gate;     // (I), undefined without mlp_bias
+  torch::Tensor w_up;       // (I, C)
+  torch::Tensor b_up;       // (I)
+  torch::Tensor w_down;     // (C, I)
+  torch::Tensor b_down;     // (C)
+};
+
+struct ModelWeights {
+  torch::Tensor embed;              // (V, C)
+  std::vector<BlockWeights> blocks;  // L
+  torch::Tensor norm;               // (C)
+  torch::Tensor lm_head;            // (V, C); the same tensor as embed when tied
+};
+
+struct NamedTensor {
+  std::string name;  // Hugging Face name, "model.layers.3.mlp.up_proj.weight"
+  torch::Tensor tensor;
+};
+
+class Model {
+ public:
+  // Use load_model / random_model (model/load.h). `source` keeps memory-mapped weights alive.
+  Model(ModelConfig config, ModelWeights weights, ModelOptions options, std::shared_ptr<const Checkpoint> source);
+
+  const ModelConfig& config() const { return config_; }
+  const ModelOptions& options() const { return options_; }
+  int64_t n_layers() const { return config_.num_hidden_layers; }
+  int64_t max_sequence_length() const { return max_len_; }
+
+  // ids (B, T) int64 at positions [cache->length(), +T) (0 without cache) -> logits (B, T, V)
+  // in the compute dtype. With a cache, keys/values are stored and the cache advanced by T.
+  // `block_outputs`, when given, receives the hidden state (B, T, C) after each block.
+  torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr,
+                        std::vector<torch::Tensor>* block_outputs = nullptr) const;
+
+  // A cache for `batch` sequences of up to max_len positions (default: the model's limit).
+  KVCache new_cache(int64_t batch, int64_t max_len = 0) const;
+
+  // ---- training marks: all frozen after loading.
+  // A trainable block gets requires_grad on its tensors (copied out of the read-only mapping
+  // first, so an optimizer may update them in place). Blocks below the lowest trainable one run
+  // under NoGradGuard: no graph, no saved activations.
+  void set_trainable(int64_t block, bool trainable);
+  bool is_trainable(int64_t block) const { return trainable_.at(size_t(block)); }
+  void set_embeddings_trainable(bool trainable);  // model.embed_tokens (and lm_head when tied)
+  void set_head_trainable(bool trainable);        // model.norm and lm_head (embed_tokens when tied)
+  // The first block that builds a graph: 0 when embeddings train, L when nothing in blocks does.
+  int64_t first_graph_block() const;
+
+  // Every tensor of the model in Hugging Face order (lm_head left out when tied).
+  std::vector<NamedTensor> named_parameters() const;
+  std::vector<NamedTensor> trainable_parameters() const;  // those with requires_grad
+  torch::Tensor& parameter(const std::string& name);     // throws for unknown names
+  const ModelWeights& weights() const { return w_; }
+
+ private:
+  torch::Tensor block_forward(int64_t l, const torch::Tensor& x, const torch::Tensor& cos,
+                              const torch::Tensor& sin, int64_t start, KVCache* cache) const;
+  torch::Tensor* slot(const std::string& name);
+  void make_trainable(torch::Tensor& t, bool trainable);
+
+  ModelConfig config_;
+  ModelWeights w_;
+  ModelOptions options_;
+  std::shared_ptr<const Checkpoint> source_;  // owner of zero-copy weights (may be null)
+  Rope rope_;
+  AttentionShape attn_shape_;
+  int64_t max_len_ = 0;
+  std::vector<bool> trainable_;  // L
+  bool embed_trainable_ = false, head_trainable_ = false;
+};
+
+// x (B, T, C) normalised in float32 and scaled: weight * (x / rms(x)).to(x.dtype).
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// Mean next-token cross-entropy (float32 scalar): logits (B, T, V) at position t predict
+// ids[t + 1], as transformers' loss with labels = input_ids. Needs T >= 2.
+torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids);
+
+}  // namespace llamapro
