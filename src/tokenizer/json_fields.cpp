@@ -1,0 +1,17 @@
+// json_fields.cpp — JSON access for tokenizer.json.
+#include "tokenizer/json_fields.h"
+
+namespace llamapro {
+
+tjson parse_tokenizer_json(std::string_view text, const std::string& where) {
+  try {
+    return tjson::parse(text.begin(), text.end());
+  } catch (const tjson::parse_error& e) {
+    std::string what = e.what();
+    // nlohmann prefixes "[json.exception.parse_error.101] "; keep the useful part.
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    LP_FAIL(where, ": invalid JSON: ", what);
+  }
+}
+
+}  // namespace llamapro
