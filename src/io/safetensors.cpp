@@ -72,15 +72,19 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* bytes, uint64_t file_s
     const auto& shape = entry.contains("shape") ? entry["shape"] : json();
     LP_CHECK(shape.is_array(), at, ": missing shape");
     // Element count in bytes, with overflow checks: a hostile shape must not wrap around.
-    uint64_t nbytes = dtype_size(t.dtype);
+    // The running element count must fit int64 too: numel() multiplies in this order, and a
+    // zero dimension late in the shape (U8 [2^63 - 1, 2, 0]) would otherwise pass the byte check.
+    uint64_t nbytes = dtype_size(t.dtype), count = 1;
     for (const auto& d : shape) {
       LP_CHECK(d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0), at,
                ": shape entries must be non-negative integers");
       uint64_t dim = d.get<uint64_t>();
       LP_CHECK(dim == 0 || nbytes <= std::numeric_limits<uint64_t>::max() / dim, at, ": shape overflows");
       LP_CHECK(dim <= uint64_t(std::numeric_limits<int64_t>::max()), at, ": shape overflows");
+      LP_CHECK(dim == 0 || count <= uint64_t(std::numeric_limits<int64_t>::max()) / dim, at, ": shape overflows");
       t.shape.push_back(static_cast<int64_t>(dim));
       nbytes *= dim;
+      count *= dim;
     }
     const auto& offs = entry.contains("data_offsets") ? entry["data_offsets"] : json();
     LP_CHECK(offs.is_array() && offs.size() == 2 && offs[0].is_number_unsigned() && offs[1].is_number_unsigned(),

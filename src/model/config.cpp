@@ -98,6 +98,13 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
            c.num_key_value_heads, ")");
   c.head_dim = json_get_or<int64_t>(j, "head_dim", c.hidden_size / c.num_attention_heads, where);
   LP_CHECK(c.head_dim > 0 && c.head_dim % 2 == 0, where, ": head_dim must be a positive even number, got ", c.head_dim);
+  // Far above any real model, and low enough that products of two sizes (V*C, NH*HD) fit int64
+  // and that the tensor table of a hostile config stays small.
+  constexpr int64_t kMaxSize = int64_t(1) << 24, kMaxLayers = int64_t(1) << 16;
+  LP_CHECK(c.num_hidden_layers <= kMaxLayers, where, ": num_hidden_layers ", c.num_hidden_layers, " exceeds ", kMaxLayers);
+  for (int64_t v : {c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.intermediate_size, c.vocab_size})
+    LP_CHECK(v <= kMaxSize, where, ": hidden_size, attention heads, head_dim, intermediate_size and vocab_size must be at most ",
+             kMaxSize, ", got ", v);
   c.max_position_embeddings = json_get_or<int64_t>(j, "max_position_embeddings", 2048, where);
   LP_CHECK(c.max_position_embeddings > 0, where, ": max_position_embeddings must be positive");
   c.rms_norm_eps = json_get_or<double>(j, "rms_norm_eps", 1e-6, where);

@@ -7,7 +7,7 @@ namespace llamapro {
 json parse_json(std::string_view text, const std::string& where) {
   try {
     return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     std::string what = e.what();
     // nlohmann prefixes "[json.exception.parse_error.101] "; keep the useful part.
     if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);

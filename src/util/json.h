@@ -3,7 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <utility>
 #include <string>
 
 #include "util/check.h"
@@ -27,6 +31,18 @@ void write_json_file(const std::filesystem::path& path, const json& value);
 template <typename T>
 T json_get(const json& j, const std::string& key, const std::string& where) {
   LP_CHECK(j.is_object() && j.contains(key), where, ": missing key \"", key, "\"");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann would convert 1e300 or 2^64-1 silently (undefined behaviour for floats).
+    const json& v = j.at(key);
+    if (v.is_number()) {
+      bool ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                : v.is_number_integer()
+                    ? std::in_range<T>(v.get<int64_t>())
+                    : std::abs(v.get<double>()) < 9.0e15 && v.get<double>() == std::trunc(v.get<double>()) &&
+                          std::in_range<T>(static_cast<int64_t>(v.get<double>()));
+      LP_CHECK(ok, where, ": key \"", key, "\" must be an integer in range, got ", v.dump());
+    }
+  }
   try {
     return j.at(key).get<T>();
   } catch (const json::exception&) {
