@@ -1,0 +1,87 @@
+// loader.h — the trainer's view of a prepared data folder: data.json, and batches of packed
+// fixed-length sequences read from memory-mapped token shards, with exact resumption.
+//
+// Packing: the documents of a split are concatenated in order and cut into non-overlapping
+// sequences of exactly seq_len tokens (the last partial one dropped). Each epoch visits the
+// sequences in a seeded permutation (or in order), and rank r of world_size takes the
+// sequences at positions r, r + world_size, ... of that order, equally many on every rank.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/json.h"
+
+namespace llamapro {
+
+// What data.json says about a data folder.
+struct DataInfo {
+  std::string dir;
+  std::string format;                 // "pretrain" | "chat"
+  std::string tokenizer_fingerprint;  // "" when prepared without a tokenizer (pre-tokenized input)
+  int64_t vocab_size = 0;
+  int64_t train_tokens = 0, val_tokens = 0;
+  int64_t train_documents = 0, val_documents = 0;
+  json sources;  // [{"path", "bytes", "documents", "tokens"}]
+};
+
+// Parses DATA_DIR/data.json; clear error when absent or malformed.
+DataInfo read_data_info(const std::filesystem::path& data_dir);
+
+// Refuses data made for another model: the tokenizer fingerprints must agree when both
+// exist (model_dir/tokenizer.json), and the data's vocab must fit the model's vocab_size.
+void check_data_matches(const DataInfo& info, const std::filesystem::path& model_dir);
+
+struct LoaderOptions {
+  int64_t batch_size = 1;  // B: sequences per batch (per rank)
+  int64_t seq_len = 2048;  // T: tokens per sequence
+  bool shuffle = true;     // false: sequences 0, 1, 2, ... in order
+  uint64_t seed = 0;       // permutation of epoch e is seeded by (seed, e)
+  int rank = 0, world_size = 1;
+  bool validation = false;  // read the validation split, always in order
+};
+
+struct Batch {
+  int64_t batch = 0, seq_len = 0;  // B, T
+  std::vector<int32_t> ids;        // (B, T) row-major
+  std::vector<uint8_t> loss_mask;  // (B, T), 1 = this token is a prediction target; all 1 for pretrain data
+};
+
+// Where next() continues: the epoch and the number of this rank's sequences already taken in it.
+struct LoaderState {
+  int64_t epoch = 0, position = 0;
+  json to_json() const;
+  static LoaderState from_json(const json& j);
+};
+
+class TokenStream;  // the split's shards as one token sequence (loader.cpp)
+
+class BatchLoader {
+ public:
+  BatchLoader(const std::filesystem::path& data_dir, const LoaderOptions& o);
+  ~BatchLoader();
+  BatchLoader(BatchLoader&&) noexcept;
+  BatchLoader& operator=(BatchLoader&&) noexcept;
+
+  Batch next();                      // wraps to the next epoch (reshuffled) at the end
+  LoaderState state() const;         // where next() continues
+  void restore(const LoaderState&);  // exact resumption: the same batches as an uninterrupted run
+  int64_t sequences_per_epoch() const;  // for this rank
+  int64_t epoch() const;
+
+ private:
+  void start_epoch(int64_t epoch);
+  int64_t global_sequence(int64_t position) const;  // this rank's position -> sequence index
+
+  LoaderOptions o_;
+  std::unique_ptr<TokenStream> stream_;
+  int64_t sequences_ = 0;           // whole sequences in the split
+  int64_t per_rank_ = 0;            // sequences each rank takes per epoch
+  int64_t epoch_ = 0, position_ = 0;
+  std::vector<int64_t> order_;      // this epoch's permutation of sequence indices (empty: in order)
+};
+
+}  // namespace llamapro
