@@ -91,6 +91,9 @@ std::shared_ptr<Tokenizer::Impl> load(const fs::path& path) {
   impl->decoder = make_decoder(jfield(j, "decoder"), where + ": decoder");
 
   impl->added = parse_added_tokens(jfield(j, "added_tokens"), where + ": added_tokens");
+  // As in the reference, a token that the model's vocabulary already has keeps the model's id.
+  for (AddedToken& t : impl->added)
+    if (int32_t id = impl->model->token_to_id(t.content); id >= 0) t.id = id;
   std::vector<const AddedToken*> raw;
   std::vector<const AddedToken*> normalized;
   impl->normalized_forms.reserve(impl->added.size());
