@@ -82,6 +82,12 @@ void write_tensor(const OutputTensor& t, CheckpointWriter& w, double init_std, u
   std::vector<float> f32;
   const auto& map = t.source.file->mapping();
   const uint64_t src_offset = t.source.file->file_offset(*t.source.info);
+  if (t.fill == OutputTensor::Fill::Copy && t.source.info->dtype == to) {
+    // Same bytes: let the kernel copy them, as cp does (no page faults, no user-space copy).
+    w.append_from_file(map.fd(), src_offset, t.spec.nbytes());
+    progressed(t.spec.nbytes());
+    return;
+  }
   Rng rng = tensor_rng(seed, t.spec.name);
   const InitKind kind = init_kind(t.spec.name, t.spec.shape.size());
 
@@ -91,14 +97,9 @@ void write_tensor(const OutputTensor& t, CheckpointWriter& w, double init_std, u
     switch (t.fill) {
       case OutputTensor::Fill::Copy: {
         const DType from = t.source.info->dtype;
-        const uint8_t* src = t.source.data + i * dtype_size(from);
-        if (from == to) {
-          piece = src;
-        } else {
-          buf.resize(k * esize);
-          convert_elements(src, from, buf.data(), to, k);
-          piece = buf.data();
-        }
+        buf.resize(k * esize);
+        convert_elements(t.source.data + i * dtype_size(from), from, buf.data(), to, k);
+        piece = buf.data();
         break;
       }
       case OutputTensor::Fill::Zero:

@@ -155,6 +155,14 @@ void CheckpointWriter::append(const void* data, size_t n) {
   }
 }
 
+void CheckpointWriter::append_from_file(int fd, uint64_t offset, uint64_t n) {
+  const TensorSpec& spec = next();
+  LP_CHECK(n <= spec.nbytes() - tensor_written_, "internal: copy runs past the end of tensor \"", spec.name, "\"");
+  writer_->append_from_file(fd, offset, n);
+  tensor_written_ += n;
+  advance();
+}
+
 void CheckpointWriter::write(const std::string& name, const void* data, size_t n) {
   if (n == 0) return;  // advance() already stepped over empty tensors
   const TensorSpec& spec = next();

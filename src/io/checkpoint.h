@@ -58,6 +58,9 @@ class CheckpointWriter {
   size_t shard_count() const { return shard_specs_.size(); }
   const TensorSpec& next() const;  // the tensor whose bytes are expected next
   void append(const void* data, size_t n);  // bytes of the current tensor, any piece size
+  // Bytes of the current tensor taken from a file (no copy through user space); n must not
+  // run past the end of the current tensor.
+  void append_from_file(int fd, uint64_t offset, uint64_t n);
   void write(const std::string& name, const void* data, size_t n);  // one whole tensor
   void finish();  // writes the index (when sharded); every tensor must have been written
 

@@ -21,19 +21,21 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     LP_FAIL(path.string(), " is not a regular file");
   }
   size_ = static_cast<size_t>(st.st_size);
+  fd_ = fd;
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     int err = errno;
-    ::close(fd);
-    LP_CHECK(p != MAP_FAILED, "cannot map ", path.string(), ": ", std::strerror(err));
+    if (p == MAP_FAILED) {
+      ::close(fd_);
+      LP_FAIL("cannot map ", path.string(), ": ", std::strerror(err));
+    }
     data_ = static_cast<const uint8_t*>(p);
-  } else {
-    ::close(fd);
   }
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  ::close(fd_);
 }
 
 namespace {
@@ -45,10 +47,6 @@ void advise(const uint8_t* base, size_t size, size_t offset, size_t length, int 
   ::madvise(const_cast<uint8_t*>(base) + start, end - start, how);
 }
 }  // namespace
-
-void MappedFile::advise_sequential(size_t offset, size_t length) const {
-  advise(data_, size_, offset, length, MADV_SEQUENTIAL);
-}
 
 void MappedFile::advise_done(size_t offset, size_t length) const {
   advise(data_, size_, offset, length, MADV_DONTNEED);

@@ -80,6 +80,7 @@ class SafetensorsWriter {
   SafetensorsWriter(const std::filesystem::path& path, std::vector<TensorSpec> specs,
                     const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
   void append(const void* data, size_t n);
+  void append_from_file(int fd, uint64_t offset, uint64_t n);  // kernel-side copy of file bytes
   void finish();
   uint64_t bytes_expected() const { return expected_; }
 

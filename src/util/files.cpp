@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "util/check.h"
 
@@ -47,6 +48,25 @@ void AtomicFile::write(const void* data, size_t n) {
     LP_CHECK(k > 0, "cannot write ", temp_.string(), ": ", std::strerror(errno));
     p += k;
     n -= static_cast<size_t>(k);
+  }
+}
+
+void AtomicFile::copy_from(int src_fd, uint64_t offset, uint64_t n) {
+  loff_t in = static_cast<loff_t>(offset);
+  while (n > 0) {
+    ssize_t k = ::copy_file_range(src_fd, &in, fd_, nullptr, n, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;  // unsupported here (or a short source): finish with read + write below
+    n -= static_cast<uint64_t>(k);
+  }
+  std::vector<char> buf(n > 0 ? std::min<uint64_t>(n, 8 << 20) : 0);
+  while (n > 0) {
+    ssize_t k = ::pread(src_fd, buf.data(), std::min<uint64_t>(n, buf.size()), in);
+    if (k < 0 && errno == EINTR) continue;
+    LP_CHECK(k > 0, "cannot read while copying into ", temp_.string(), ": ", k < 0 ? std::strerror(errno) : "unexpected end of file");
+    write(buf.data(), static_cast<size_t>(k));
+    in += k;
+    n -= static_cast<uint64_t>(k);
   }
 }
 

@@ -30,6 +30,8 @@ class AtomicFile {
   int fd() const { return fd_; }
   const fs::path& temp_path() const { return temp_; }
   void write(const void* data, size_t n);  // all of it, or throws (e.g. disk full)
+  // Appends n bytes of another file from `offset`, copied inside the kernel where possible.
+  void copy_from(int src_fd, uint64_t offset, uint64_t n);
   void commit();
 
  private:
