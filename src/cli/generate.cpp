@@ -1,12 +1,16 @@
-// generate.cpp — `llamapro generate MODEL --prompt-ids 1,2,3`: greedy or sampled continuation.
+// generate.cpp — `llamapro generate MODEL --prompt TEXT | --prompt-ids 1,2,3`: greedy or
+// sampled continuation, printed as text when the folder has a tokenizer.json, else as ids.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 
 #include "cli/commands.h"
 #include "infer/generate.h"
 #include "model/compat.h"
 #include "model/load.h"
+#include "tokenizer/tokenizer.h"
 #include "util/strings.h"
 
 namespace llamapro::cli {
@@ -16,6 +20,7 @@ namespace {
 struct GenerateCliOptions {
   std::string model_dir;
   std::string prompt_ids;
+  std::string prompt_text;
   std::string device = "cpu";
   std::string dtype = "f32";
   int64_t max_new_tokens = 64;
@@ -34,8 +39,16 @@ void run_generate(const GenerateCliOptions& o) {
   mo.dtype = compat::parse_dtype(o.dtype);
   Model model = load_model(o.model_dir, mo);
 
+  std::optional<Tokenizer> tokenizer;
+  const bool has_tokenizer = std::filesystem::exists(std::filesystem::path(o.model_dir) / "tokenizer.json");
+  if (has_tokenizer) tokenizer.emplace(Tokenizer::from_dir(o.model_dir));
+
   std::vector<int64_t> prompt;
-  if (!o.prompt_ids.empty()) {
+  if (!o.prompt_text.empty()) {
+    LP_CHECK(tokenizer, "--prompt needs a tokenizer.json in ", o.model_dir, " (or give --prompt-ids)");
+    for (int32_t id : tokenizer->encode(o.prompt_text, /*add_special=*/true)) prompt.push_back(id);
+    LP_CHECK(!prompt.empty(), "--prompt encodes to no tokens");
+  } else if (!o.prompt_ids.empty()) {
     prompt = parse_int_list(o.prompt_ids, "--prompt-ids");
   } else {
     LP_CHECK(model.config().bos_token_id, "no --prompt-ids given and config.json has no bos_token_id to start from");
@@ -45,14 +58,27 @@ void run_generate(const GenerateCliOptions& o) {
   g.max_new_tokens = o.max_new_tokens;
   g.stop_at_eos = !o.ignore_eos;
   g.sampler = {o.temperature, o.top_k, o.top_p, o.seed};
-  // Without a tokenizer the ids are the output; they stream as they come.
+  // Text streams as it becomes stable (prompt first); without a tokenizer the ids stream.
+  const bool text = tokenizer && !o.print_ids;
+  std::optional<StreamDecoder> stream;
+  if (text) {
+    stream.emplace(*tokenizer, /*skip_special=*/true);
+    std::string head;
+    for (int64_t id : prompt) head += stream->step(int32_t(id));
+    std::printf("%s", head.c_str());
+    std::fflush(stdout);
+  }
   GenerateResult r = generate(model, prompt, g, [&](int64_t id) {
-    if (!o.print_ids) {
+    if (text) {
+      std::printf("%s", stream->step(int32_t(id)).c_str());
+    } else if (!o.print_ids) {
       std::printf("%lld ", (long long)id);
-      std::fflush(stdout);
     }
+    std::fflush(stdout);
   });
-  if (o.print_ids) {
+  if (text) {
+    std::printf("%s\n", stream->flush().c_str());
+  } else if (o.print_ids) {
     std::string line;
     for (int64_t id : r.tokens) line += (line.empty() ? "" : " ") + std::to_string(id);
     std::printf("%s\n", line.c_str());
@@ -73,7 +99,8 @@ void add_generate(CLI::App& app) {
   auto o = std::make_shared<GenerateCliOptions>();
   auto* cmd = app.add_subcommand("generate", "Continue a prompt of token ids (greedy unless --temperature > 0)");
   cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
-  cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated token ids (default: the BOS token)");
+  auto* text = cmd->add_option("--prompt", o->prompt_text, "prompt text (needs tokenizer.json; BOS added as the tokenizer says)");
+  cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated token ids (default: the BOS token)")->excludes(text);
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")->capture_default_str();
   cmd->add_option("--temperature", o->temperature, "0 = greedy; otherwise sample from softmax(logits / T)")
       ->capture_default_str();

@@ -75,6 +75,21 @@ TEST(GenerateCli, GreedyStoriesFromBos) {
   EXPECT_EQ(r.out, expected + "\n");
 }
 
+TEST(GenerateCli, TextThroughTheTokenizer) {
+  LP_REQUIRE_FIXTURES();
+  const std::string dir = fixture("models/stories260K");
+  // Greedy from BOS tells the story the fixtures README quotes.
+  auto r = run_cli("generate " + dir + " --max-new-tokens 40");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << r.out;
+  r = run_cli("generate " + dir + " --prompt 'Once upon a time, there was a dog' --max-new-tokens 20");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Once upon a time, there was a dog", 0), 0u) << r.out;
+  EXPECT_GT(r.out.size(), 60u) << r.out;
+  EXPECT_TRUE(is_clean_error(run_cli("generate " + dir + " --prompt hi --prompt-ids 1")));
+  EXPECT_TRUE(is_clean_error(run_cli("generate " + fixture("models/tiny-llama") + " --prompt hi")));
+}
+
 TEST(GenerateCli, GreedyQwen2PromptAndSamplingIsSeeded) {
   LP_REQUIRE_FIXTURES();
   const std::string dir = fixture("models/tiny-qwen2");
