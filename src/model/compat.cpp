@@ -4,6 +4,7 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <limits>
 
 #include "util/check.h"
 
@@ -12,8 +13,9 @@ namespace llamapro::compat {
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, bool causal) {
 #if TORCH_VERSION_MAJOR >= 2
-  return at::scaled_dot_product_attention(q, k, v, mask.defined() ? c10::optional<at::Tensor>(mask) : c10::nullopt,
-                                          0.0, causal && !mask.defined());
+  // `{}` is an empty optional whether the signature spells it c10::optional or std::optional.
+  if (mask.defined()) return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false);
+  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
 #else
   const int64_t T = q.size(-2), S = k.size(-2);
   auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(q.size(-1))));  // (B, NH, T, S)
