@@ -11,6 +11,7 @@ namespace llamapro::cli {
 void add_inspect(CLI::App& app);
 void add_score(CLI::App& app);
 void add_generate(CLI::App& app);
+void add_data(CLI::App& app);
 void add_tokenize(CLI::App& app);
 
 }  // namespace llamapro::cli

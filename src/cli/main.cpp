@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   llamapro::cli::add_inspect(app);
   llamapro::cli::add_score(app);
   llamapro::cli::add_generate(app);
+  llamapro::cli::add_data(app);
   llamapro::cli::add_tokenize(app);
 
   try {

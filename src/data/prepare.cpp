@@ -1,0 +1,340 @@
+// prepare.cpp — the `data prepare` pipeline: a reader thread cuts the inputs into batches of
+// documents, worker threads tokenize them, and this thread writes the results in input order
+// to the train and validation shards, then data.json; all inside a staging folder.
+#include "data/prepare.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "data/data_json.h"
+#include "data/doc_encoder.h"
+#include "data/input_files.h"
+#include "data/shard.h"
+#include "util/check.h"
+#include "util/files.h"
+#include "util/progress.h"
+#include "util/strings.h"
+
+namespace llamapro {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kBatchBytes = 1 << 20;  // text per batch: big enough to amortise, small for balance
+
+// A batch of documents from one input, and (after a worker ran) their tokens.
+struct WorkItem {
+  uint64_t seq = 0;
+  size_t source = 0;
+  bool json = false;
+  bool end_of_source = false;          // the source's last batch (progress counts it whole)
+  uint64_t input_position = 0;         // bytes of the source consumed after this batch
+  std::string text;                    // the records, back to back
+  std::vector<size_t> record_ends;     // end offset in text of each record
+  std::vector<int64_t> record_lines;   // line number of each record (0: a whole file)
+  std::string error;                   // set instead of results when something failed
+  // Results
+  std::vector<int32_t> ids;
+  std::vector<uint8_t> mask;
+  std::vector<size_t> doc_ends;        // end offset in ids of each non-empty document
+  int64_t skipped = 0;                 // empty documents
+};
+
+// Bounded hand-over between the reader, the workers and the writer.
+class Pipeline {
+ public:
+  explicit Pipeline(size_t max_in_flight) : max_in_flight_(max_in_flight) {}
+
+  // Reader: blocks while too many batches are in flight; false once aborted.
+  bool push(std::unique_ptr<WorkItem> item) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return aborted_ || in_flight_ < max_in_flight_; });
+    if (aborted_) return false;
+    ++in_flight_;
+    todo_.push_back(std::move(item));
+    cv_.notify_all();
+    return true;
+  }
+  void close_input() {
+    std::lock_guard lock(mu_);
+    input_closed_ = true;
+    cv_.notify_all();
+  }
+  // Worker: the next batch to tokenize, or null when there is none any more.
+  std::unique_ptr<WorkItem> take() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return aborted_ || !todo_.empty() || input_closed_; });
+    if (aborted_ || todo_.empty()) return nullptr;
+    auto item = std::move(todo_.front());
+    todo_.pop_front();
+    return item;
+  }
+  void finished(std::unique_ptr<WorkItem> item) {
+    std::lock_guard lock(mu_);
+    uint64_t seq = item->seq;
+    done_.emplace(seq, std::move(item));
+    cv_.notify_all();
+  }
+  // Writer: batch number `seq` once tokenized; null when the input ended before it.
+  std::unique_ptr<WorkItem> result(uint64_t seq) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_.count(seq) || (input_closed_ && todo_.empty() && in_flight_ == done_.size() && !done_.count(seq)); });
+    auto it = done_.find(seq);
+    if (it == done_.end()) return nullptr;
+    auto item = std::move(it->second);
+    done_.erase(it);
+    --in_flight_;
+    cv_.notify_all();
+    return item;
+  }
+  void abort() {
+    std::lock_guard lock(mu_);
+    aborted_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t max_in_flight_, in_flight_ = 0;
+  bool input_closed_ = false, aborted_ = false;
+  std::deque<std::unique_ptr<WorkItem>> todo_;
+  std::map<uint64_t, std::unique_ptr<WorkItem>> done_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reading: inputs -> batches of records
+
+void read_inputs(const std::vector<InputFile>& inputs, bool split_lines, Pipeline& pipe) {
+  uint64_t seq = 0;  // numbered when pushed, so that an error item takes the next number
+  auto fresh = [&](size_t source, bool json) {
+    auto item = std::make_unique<WorkItem>();
+    item->source = source;
+    item->json = json;
+    return item;
+  };
+  auto push = [&](std::unique_ptr<WorkItem> item) {
+    item->seq = seq++;
+    return pipe.push(std::move(item));
+  };
+  try {
+    for (size_t s = 0; s < inputs.size(); ++s) {
+      const InputFile& in = inputs[s];
+      InputReader reader(in.path);
+      bool by_line = in.json_lines || split_lines;
+      auto item = fresh(s, in.json_lines);
+      if (!by_line) {
+        reader.read_all(item->text);
+        item->record_ends.push_back(item->text.size());
+        item->record_lines.push_back(0);
+      } else {
+        int64_t line_no = 0;
+        for (;;) {
+          size_t before = item->text.size();
+          if (!reader.read_line(item->text)) break;
+          ++line_no;
+          if (item->text.size() == before || (in.json_lines && item->text.find_first_not_of(" \t\r", before) == std::string::npos)) {
+            item->text.resize(before);  // blank lines are no documents
+            continue;
+          }
+          item->record_ends.push_back(item->text.size());
+          item->record_lines.push_back(line_no);
+          if (item->text.size() >= kBatchBytes) {
+            item->input_position = reader.position();
+            if (!push(std::move(item))) return;
+            item = fresh(s, in.json_lines);
+          }
+        }
+      }
+      item->input_position = reader.position();
+      item->end_of_source = true;
+      if (!push(std::move(item))) return;
+    }
+  } catch (const std::exception& e) {
+    auto item = fresh(0, false);
+    item->error = e.what();
+    push(std::move(item));
+  }
+  pipe.close_input();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizing: one batch
+
+void tokenize(WorkItem& item, const DocumentEncoder& enc, const std::string& source) {
+  size_t begin = 0;
+  for (size_t r = 0; r < item.record_ends.size(); ++r) {
+    std::string_view rec(item.text.data() + begin, item.record_ends[r] - begin);
+    begin = item.record_ends[r];
+    int64_t line = item.record_lines[r];
+    std::string where = line > 0 ? source + ":" + std::to_string(line) : source;
+    bool any = item.json ? enc.encode_json_line(rec, where, item.ids, item.mask) : enc.encode_text(rec, where, item.ids);
+    if (enc.chat() && !item.json) item.mask.resize(item.ids.size(), 1);
+    if (any) item.doc_ends.push_back(item.ids.size());
+    else ++item.skipped;
+  }
+  std::string().swap(item.text);  // the text is no longer needed while the batch waits
+}
+
+void work(Pipeline& pipe, const DocumentEncoder& enc, const std::vector<InputFile>& inputs) {
+  while (auto item = pipe.take()) {
+    if (item->error.empty()) {
+      try {
+        tokenize(*item, enc, inputs[item->source].path.string());
+      } catch (const std::exception& e) {
+        item->error = e.what();
+      }
+    }
+    pipe.finished(std::move(item));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing: one split's shards
+
+class SplitWriter {
+ public:
+  SplitWriter(fs::path dir, std::string prefix, int64_t vocab, bool mask, int64_t shard_tokens)
+      : dir_(std::move(dir)), prefix_(std::move(prefix)), builder_(vocab, mask), shard_tokens_(shard_tokens) {}
+
+  void add(const int32_t* ids, size_t n, const uint8_t* mask) {
+    if (builder_.documents() > 0 && builder_.tokens() + static_cast<int64_t>(n) > shard_tokens_) flush();
+    builder_.add_document(ids, n, mask);
+    tokens_ += static_cast<int64_t>(n);
+    documents_ += 1;
+  }
+  void flush() {
+    if (builder_.documents() == 0) return;
+    char name[64];
+    std::snprintf(name, sizeof name, "%s-%05zu.bin", prefix_.c_str(), shards_.size());
+    shards_.push_back({{"file", name}, {"tokens", builder_.tokens()}, {"documents", builder_.documents()}});
+    builder_.write(dir_ / name);
+  }
+  json summary() const { return {{"tokens", tokens_}, {"documents", documents_}, {"shards", shards_}}; }
+  int64_t tokens() const { return tokens_; }
+
+ private:
+  fs::path dir_;
+  std::string prefix_;
+  ShardBuilder builder_;
+  int64_t shard_tokens_, tokens_ = 0, documents_ = 0;
+  json shards_ = json::array();
+};
+
+uint64_t mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+bool is_validation_document(uint64_t index, double fraction, uint64_t seed) {
+  if (fraction <= 0) return false;
+  double u = static_cast<double>(mix64(mix64(seed) ^ index) >> 11) * 0x1.0p-53;
+  return u < fraction;
+}
+
+json prepare_data(const PrepareOptions& o) {
+  LP_CHECK(o.val_fraction >= 0 && o.val_fraction < 1, "--val-fraction must be in [0, 1), got ", o.val_fraction);
+  LP_CHECK(o.shard_tokens >= 1, "--shard-tokens must be >= 1");
+  LP_CHECK(o.threads >= 0, "--threads must be >= 0");
+  DocumentEncoder enc(o.tokenizer_dir, o.format, o.field, o.chat_template);
+  std::vector<InputFile> inputs = expand_inputs(o.inputs);
+  if (enc.chat())
+    for (const auto& in : inputs)
+      LP_CHECK(in.json_lines, in.path.string(), ": chat data must be JSON Lines (.jsonl, .json, .ndjson, optionally .gz)");
+  StagingDir staging(o.output, o.force);
+
+  int threads = o.threads > 0 ? o.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  uint64_t total_bytes = 0;
+  for (const auto& in : inputs) total_bytes += in.bytes;
+  int64_t vocab = enc.vocab_size();
+  SplitWriter train(staging.path(), "train", vocab, enc.chat(), o.shard_tokens);
+  SplitWriter val(staging.path(), "validation", vocab, enc.chat(), o.shard_tokens);
+  json sources = json::array();
+  for (const auto& in : inputs)
+    sources.push_back({{"path", in.path.string()}, {"bytes", in.bytes}, {"documents", 0}, {"tokens", 0}});
+
+  Pipeline pipe(static_cast<size_t>(2 * threads + 2));
+  std::vector<std::thread> pool;
+  std::thread reader;
+  auto stop = [&] {
+    pipe.abort();
+    if (reader.joinable()) reader.join();
+    for (auto& t : pool)
+      if (t.joinable()) t.join();
+  };
+  Progress progress("data prepare", total_bytes, "B");
+  uint64_t documents = 0, skipped = 0, done_bytes = 0, source_base = 0;
+  int64_t tokens = 0;
+  try {
+    reader = std::thread(read_inputs, std::cref(inputs), o.split_lines, std::ref(pipe));
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work, std::ref(pipe), std::cref(enc), std::cref(inputs));
+    for (uint64_t seq = 0;; ++seq) {
+      auto item = pipe.result(seq);
+      if (!item) break;
+      LP_CHECK(item->error.empty(), item->error);
+      json& src = sources[item->source];
+      size_t begin = 0;
+      for (size_t end : item->doc_ends) {
+        size_t n = end - begin;
+        const uint8_t* mask = enc.chat() ? item->mask.data() + begin : nullptr;
+        (is_validation_document(documents, o.val_fraction, o.seed) ? val : train).add(item->ids.data() + begin, n, mask);
+        ++documents;
+        tokens += static_cast<int64_t>(n);
+        src["documents"] = src["documents"].get<int64_t>() + 1;
+        src["tokens"] = src["tokens"].get<int64_t>() + static_cast<int64_t>(n);
+        begin = end;
+      }
+      skipped += static_cast<uint64_t>(item->skipped);
+      done_bytes = source_base + std::min(item->input_position, inputs[item->source].bytes);
+      if (item->end_of_source) source_base += inputs[item->source].bytes, done_bytes = source_base;
+      if (o.progress) {
+        double secs = std::max(progress.elapsed_seconds(), 1e-9);
+        progress.update(done_bytes, format_count(double(tokens)) + " tokens  " + format_count(tokens / secs) + " tokens/s");
+      }
+    }
+  } catch (...) {
+    stop();
+    throw;
+  }
+  stop();
+  LP_CHECK(documents > 0, "no documents in the input (", skipped, " empty ones skipped)");
+  train.flush();
+  val.flush();
+  if (o.progress) {
+    double secs = std::max(progress.elapsed_seconds(), 1e-9);
+    progress.finish(format_count(double(tokens)) + " tokens  " + format_count(tokens / secs) + " tokens/s");
+  }
+  if (o.val_fraction > 0 && val.tokens() == 0)
+    std::fprintf(stderr, "warning: the validation split is empty (%llu documents, --val-fraction %g)\n",
+                 static_cast<unsigned long long>(documents), o.val_fraction);
+
+  json data;
+  data["llamapro_data"] = kDataJsonVersion;
+  data["format"] = enc.chat() ? "chat" : "pretrain";
+  data["vocab_size"] = vocab;
+  data["dtype"] = token_width_for_vocab(vocab) == 2 ? "uint16" : "uint32";
+  data["tokenizer"] = enc.tokenizer_json();
+  data["template"] = enc.chat_template() ? json(chat_template_name(*enc.chat_template())) : json(nullptr);
+  data["val_fraction"] = o.val_fraction;
+  data["seed"] = o.seed;
+  data["tokens"] = tokens;
+  data["documents"] = documents;
+  data["skipped_documents"] = skipped;
+  data["sources"] = sources;
+  data["train"] = train.summary();
+  data["validation"] = val.summary();
+  write_json_file(staging.path() / kDataJson, data);
+  staging.commit();
+  return data;
+}
+
+}  // namespace llamapro
