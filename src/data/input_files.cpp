@@ -88,10 +88,11 @@ std::vector<InputFile> expand_inputs(const std::vector<std::string>& inputs) {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-InputReader::InputReader(const fs::path& path) : path_(path), buf_(1 << 20) {
+// The buffer starts small (corpora of many small files) and doubles for long lines.
+InputReader::InputReader(const fs::path& path) : path_(path), buf_(1 << 16) {
   gzFile f = gzopen(path.c_str(), "rb");
   LP_CHECK(f, "cannot open ", path.string(), ": ", std::strerror(errno));
-  gzbuffer(f, 1 << 17);
+  gzbuffer(f, 1 << 16);
   gz_ = f;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -27,35 +28,52 @@ namespace {
 
 constexpr size_t kBatchBytes = 1 << 20;  // text per batch: big enough to amortise, small for balance
 
-// A batch of documents from one input, and (after a worker ran) their tokens.
+// A batch of documents (possibly from several small inputs), and after a worker ran, their tokens.
 struct WorkItem {
   uint64_t seq = 0;
-  size_t source = 0;
-  bool json = false;
-  bool end_of_source = false;          // the source's last batch (progress counts it whole)
-  uint64_t input_position = 0;         // bytes of the source consumed after this batch
-  std::string text;                    // the records, back to back
-  std::vector<size_t> record_ends;     // end offset in text of each record
-  std::vector<int64_t> record_lines;   // line number of each record (0: a whole file)
-  std::string error;                   // set instead of results when something failed
+  uint64_t consumed = 0;                // input bytes read once this batch was cut (progress)
+  std::string text;                     // the records, back to back
+  std::vector<size_t> record_ends;      // end offset in text of each record
+  std::vector<int64_t> record_lines;    // line number of each record (0: a whole file)
+  std::vector<uint32_t> record_sources; // input index of each record
+  std::string error;                    // set instead of results when something failed
   // Results
   std::vector<int32_t> ids;
   std::vector<uint8_t> mask;
-  std::vector<size_t> doc_ends;        // end offset in ids of each non-empty document
-  int64_t skipped = 0;                 // empty documents
+  std::vector<size_t> doc_ends;         // end offset in ids of each non-empty document
+  std::vector<uint32_t> doc_sources;    // its input index
+  int64_t skipped = 0;                  // empty documents
+
+  void clear() {
+    seq = consumed = 0;
+    skipped = 0;
+    for (auto* v : {&record_ends, &doc_ends}) v->clear();
+    record_lines.clear();
+    record_sources.clear();
+    doc_sources.clear();
+    text.clear();
+    error.clear();
+    ids.clear();
+    mask.clear();
+  }
 };
 
-// Bounded hand-over between the reader, the workers and the writer.
+// Bounded hand-over between the reader, the workers and the writer. The bound is on bytes of
+// text in flight, not on batches: a corpus of many small files then keeps enough work queued
+// that the workers never wait for the reader or the writer to be scheduled.
 class Pipeline {
  public:
-  explicit Pipeline(size_t max_in_flight) : max_in_flight_(max_in_flight) {}
+  explicit Pipeline(size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  // Reader: blocks while too many batches are in flight; false once aborted.
+  // Reader: blocks while too much text is in flight; false once aborted.
   bool push(std::unique_ptr<WorkItem> item) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return aborted_ || in_flight_ < max_in_flight_; });
+    size_t bytes = item->text.size() + 1;
+    cv_.wait(lock, [&] { return aborted_ || in_flight_ == 0 || bytes_ + bytes <= max_bytes_; });
     if (aborted_) return false;
     ++in_flight_;
+    bytes_ += bytes;
+    sizes_[item->seq] = bytes;
     todo_.push_back(std::move(item));
     cv_.notify_all();
     return true;
@@ -89,7 +107,23 @@ class Pipeline {
     auto item = std::move(it->second);
     done_.erase(it);
     --in_flight_;
+    bytes_ -= sizes_[seq];
+    sizes_.erase(seq);
     cv_.notify_all();
+    return item;
+  }
+  // Finished batches come back for reuse: their buffers keep their capacity, which spares the
+  // page faults of fresh megabyte-sized allocations for every batch.
+  void recycle(std::unique_ptr<WorkItem> item) {
+    item->clear();
+    std::lock_guard lock(mu_);
+    if (spare_.size() < 64) spare_.push_back(std::move(item));
+  }
+  std::unique_ptr<WorkItem> fresh() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return std::make_unique<WorkItem>();
+    auto item = std::move(spare_.back());
+    spare_.pop_back();
     return item;
   }
   void abort() {
@@ -101,9 +135,11 @@ class Pipeline {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t max_in_flight_, in_flight_ = 0;
+  size_t max_bytes_, bytes_ = 0, in_flight_ = 0;
+  std::map<uint64_t, size_t> sizes_;  // text bytes of each batch in flight
   bool input_closed_ = false, aborted_ = false;
   std::deque<std::unique_ptr<WorkItem>> todo_;
+  std::vector<std::unique_ptr<WorkItem>> spare_;
   std::map<uint64_t, std::unique_ptr<WorkItem>> done_;
 };
 
@@ -111,27 +147,28 @@ class Pipeline {
 // Reading: inputs -> batches of records
 
 void read_inputs(const std::vector<InputFile>& inputs, bool split_lines, Pipeline& pipe) {
-  uint64_t seq = 0;  // numbered when pushed, so that an error item takes the next number
-  auto fresh = [&](size_t source, bool json) {
-    auto item = std::make_unique<WorkItem>();
-    item->source = source;
-    item->json = json;
-    return item;
-  };
-  auto push = [&](std::unique_ptr<WorkItem> item) {
+  uint64_t seq = 0;       // numbered when pushed, so that an error item takes the next number
+  uint64_t finished = 0;  // bytes of the inputs read completely
+  auto item = pipe.fresh();
+  auto push = [&](uint64_t consumed) {
     item->seq = seq++;
-    return pipe.push(std::move(item));
+    item->consumed = consumed;
+    bool ok = pipe.push(std::move(item));
+    item = pipe.fresh();
+    return ok;
+  };
+  auto add_record = [&](size_t source, int64_t line) {
+    item->record_ends.push_back(item->text.size());
+    item->record_lines.push_back(line);
+    item->record_sources.push_back(static_cast<uint32_t>(source));
   };
   try {
     for (size_t s = 0; s < inputs.size(); ++s) {
       const InputFile& in = inputs[s];
       InputReader reader(in.path);
-      bool by_line = in.json_lines || split_lines;
-      auto item = fresh(s, in.json_lines);
-      if (!by_line) {
+      if (!in.json_lines && !split_lines) {
         reader.read_all(item->text);
-        item->record_ends.push_back(item->text.size());
-        item->record_lines.push_back(0);
+        add_record(s, 0);
       } else {
         int64_t line_no = 0;
         for (;;) {
@@ -142,23 +179,19 @@ void read_inputs(const std::vector<InputFile>& inputs, bool split_lines, Pipelin
             item->text.resize(before);  // blank lines are no documents
             continue;
           }
-          item->record_ends.push_back(item->text.size());
-          item->record_lines.push_back(line_no);
-          if (item->text.size() >= kBatchBytes) {
-            item->input_position = reader.position();
-            if (!push(std::move(item))) return;
-            item = fresh(s, in.json_lines);
-          }
+          add_record(s, line_no);
+          if (item->text.size() >= kBatchBytes && !push(finished + std::min(reader.position(), in.bytes))) return;
         }
       }
-      item->input_position = reader.position();
-      item->end_of_source = true;
-      if (!push(std::move(item))) return;
+      finished += in.bytes;
+      // Small files share batches: one hand-over per file would cost more than their tokens.
+      if (item->text.size() >= kBatchBytes && !push(finished)) return;
     }
+    if (!item->record_ends.empty() && !push(finished)) return;
   } catch (const std::exception& e) {
-    auto item = fresh(0, false);
+    item->clear();
     item->error = e.what();
-    push(std::move(item));
+    push(finished);
   }
   pipe.close_input();
 }
@@ -166,26 +199,32 @@ void read_inputs(const std::vector<InputFile>& inputs, bool split_lines, Pipelin
 // ---------------------------------------------------------------------------------------------
 // Tokenizing: one batch
 
-void tokenize(WorkItem& item, const DocumentEncoder& enc, const std::string& source) {
+void tokenize(WorkItem& item, const DocumentEncoder& enc, const std::vector<InputFile>& inputs) {
   size_t begin = 0;
+  std::string where;  // "file:line", reused: only errors read it
   for (size_t r = 0; r < item.record_ends.size(); ++r) {
     std::string_view rec(item.text.data() + begin, item.record_ends[r] - begin);
     begin = item.record_ends[r];
-    int64_t line = item.record_lines[r];
-    std::string where = line > 0 ? source + ":" + std::to_string(line) : source;
-    bool any = item.json ? enc.encode_json_line(rec, where, item.ids, item.mask) : enc.encode_text(rec, where, item.ids);
-    if (enc.chat() && !item.json) item.mask.resize(item.ids.size(), 1);
-    if (any) item.doc_ends.push_back(item.ids.size());
-    else ++item.skipped;
+    const InputFile& in = inputs[item.record_sources[r]];
+    where.assign(in.path.native());
+    if (int64_t line = item.record_lines[r]; line > 0) where.append(":").append(std::to_string(line));
+    bool any = in.json_lines ? enc.encode_json_line(rec, where, item.ids, item.mask) : enc.encode_text(rec, where, item.ids);
+    if (enc.chat() && !in.json_lines) item.mask.resize(item.ids.size(), 1);
+    if (any) {
+      item.doc_ends.push_back(item.ids.size());
+      item.doc_sources.push_back(item.record_sources[r]);
+    } else {
+      ++item.skipped;
+    }
   }
-  std::string().swap(item.text);  // the text is no longer needed while the batch waits
+  item.text.clear();
 }
 
 void work(Pipeline& pipe, const DocumentEncoder& enc, const std::vector<InputFile>& inputs) {
   while (auto item = pipe.take()) {
     if (item->error.empty()) {
       try {
-        tokenize(*item, enc, inputs[item->source].path.string());
+        tokenize(*item, enc, inputs);
       } catch (const std::exception& e) {
         item->error = e.what();
       }
@@ -197,23 +236,33 @@ void work(Pipeline& pipe, const DocumentEncoder& enc, const std::vector<InputFil
 // ---------------------------------------------------------------------------------------------
 // Writing: one split's shards
 
+// Shards are written by a background thread while the next one fills, so that the pipeline
+// does not stall on the write and fsync of hundreds of megabytes; at most two shard buffers
+// per split exist at a time.
 class SplitWriter {
  public:
   SplitWriter(fs::path dir, std::string prefix, int64_t vocab, bool mask, int64_t shard_tokens)
-      : dir_(std::move(dir)), prefix_(std::move(prefix)), builder_(vocab, mask), shard_tokens_(shard_tokens) {}
+      : dir_(std::move(dir)), prefix_(std::move(prefix)), vocab_(vocab), mask_(mask), shard_tokens_(shard_tokens),
+        builder_(std::make_unique<ShardBuilder>(vocab, mask)) {}
 
   void add(const int32_t* ids, size_t n, const uint8_t* mask) {
-    if (builder_.documents() > 0 && builder_.tokens() + static_cast<int64_t>(n) > shard_tokens_) flush();
-    builder_.add_document(ids, n, mask);
+    if (builder_->documents() > 0 && builder_->tokens() + static_cast<int64_t>(n) > shard_tokens_) flush();
+    builder_->add_document(ids, n, mask);
     tokens_ += static_cast<int64_t>(n);
     documents_ += 1;
   }
+  // Starts writing the filled shard; wait() finishes it.
   void flush() {
-    if (builder_.documents() == 0) return;
+    if (builder_->documents() == 0) return;
+    wait();
     char name[64];
     std::snprintf(name, sizeof name, "%s-%05zu.bin", prefix_.c_str(), shards_.size());
-    shards_.push_back({{"file", name}, {"tokens", builder_.tokens()}, {"documents", builder_.documents()}});
-    builder_.write(dir_ / name);
+    shards_.push_back({{"file", name}, {"tokens", builder_->tokens()}, {"documents", builder_->documents()}});
+    pending_ = std::async(std::launch::async, [b = std::move(builder_), path = dir_ / name] { b->write(path); });
+    builder_ = std::make_unique<ShardBuilder>(vocab_, mask_);
+  }
+  void wait() {
+    if (pending_.valid()) pending_.get();  // rethrows a failed write
   }
   json summary() const { return {{"tokens", tokens_}, {"documents", documents_}, {"shards", shards_}}; }
   int64_t tokens() const { return tokens_; }
@@ -221,8 +270,11 @@ class SplitWriter {
  private:
   fs::path dir_;
   std::string prefix_;
-  ShardBuilder builder_;
+  int64_t vocab_;
+  bool mask_;
   int64_t shard_tokens_, tokens_ = 0, documents_ = 0;
+  std::unique_ptr<ShardBuilder> builder_;
+  std::future<void> pending_;
   json shards_ = json::array();
 };
 
@@ -258,11 +310,9 @@ json prepare_data(const PrepareOptions& o) {
   int64_t vocab = enc.vocab_size();
   SplitWriter train(staging.path(), "train", vocab, enc.chat(), o.shard_tokens);
   SplitWriter val(staging.path(), "validation", vocab, enc.chat(), o.shard_tokens);
-  json sources = json::array();
-  for (const auto& in : inputs)
-    sources.push_back({{"path", in.path.string()}, {"bytes", in.bytes}, {"documents", 0}, {"tokens", 0}});
+  std::vector<int64_t> source_docs(inputs.size()), source_tokens(inputs.size());
 
-  Pipeline pipe(static_cast<size_t>(2 * threads + 2));
+  Pipeline pipe(static_cast<size_t>(4 * threads) * kBatchBytes);
   std::vector<std::thread> pool;
   std::thread reader;
   auto stop = [&] {
@@ -272,7 +322,7 @@ json prepare_data(const PrepareOptions& o) {
       if (t.joinable()) t.join();
   };
   Progress progress("data prepare", total_bytes, "B");
-  uint64_t documents = 0, skipped = 0, done_bytes = 0, source_base = 0;
+  uint64_t documents = 0, skipped = 0;
   int64_t tokens = 0;
   try {
     reader = std::thread(read_inputs, std::cref(inputs), o.split_lines, std::ref(pipe));
@@ -281,24 +331,23 @@ json prepare_data(const PrepareOptions& o) {
       auto item = pipe.result(seq);
       if (!item) break;
       LP_CHECK(item->error.empty(), item->error);
-      json& src = sources[item->source];
       size_t begin = 0;
-      for (size_t end : item->doc_ends) {
-        size_t n = end - begin;
+      for (size_t d = 0; d < item->doc_ends.size(); ++d) {
+        size_t end = item->doc_ends[d], n = end - begin;
         const uint8_t* mask = enc.chat() ? item->mask.data() + begin : nullptr;
         (is_validation_document(documents, o.val_fraction, o.seed) ? val : train).add(item->ids.data() + begin, n, mask);
         ++documents;
         tokens += static_cast<int64_t>(n);
-        src["documents"] = src["documents"].get<int64_t>() + 1;
-        src["tokens"] = src["tokens"].get<int64_t>() + static_cast<int64_t>(n);
+        source_docs[item->doc_sources[d]] += 1;
+        source_tokens[item->doc_sources[d]] += static_cast<int64_t>(n);
         begin = end;
       }
       skipped += static_cast<uint64_t>(item->skipped);
-      done_bytes = source_base + std::min(item->input_position, inputs[item->source].bytes);
-      if (item->end_of_source) source_base += inputs[item->source].bytes, done_bytes = source_base;
+      uint64_t consumed = item->consumed;
+      pipe.recycle(std::move(item));
       if (o.progress) {
         double secs = std::max(progress.elapsed_seconds(), 1e-9);
-        progress.update(done_bytes, format_count(double(tokens)) + " tokens  " + format_count(tokens / secs) + " tokens/s");
+        progress.update(consumed, format_count(double(tokens)) + " tokens  " + format_count(tokens / secs) + " tokens/s");
       }
     }
   } catch (...) {
@@ -309,6 +358,8 @@ json prepare_data(const PrepareOptions& o) {
   LP_CHECK(documents > 0, "no documents in the input (", skipped, " empty ones skipped)");
   train.flush();
   val.flush();
+  train.wait();
+  val.wait();
   if (o.progress) {
     double secs = std::max(progress.elapsed_seconds(), 1e-9);
     progress.finish(format_count(double(tokens)) + " tokens  " + format_count(tokens / secs) + " tokens/s");
@@ -317,6 +368,10 @@ json prepare_data(const PrepareOptions& o) {
     std::fprintf(stderr, "warning: the validation split is empty (%llu documents, --val-fraction %g)\n",
                  static_cast<unsigned long long>(documents), o.val_fraction);
 
+  json sources = json::array();
+  for (size_t i = 0; i < inputs.size(); ++i)
+    sources.push_back({{"path", inputs[i].path.string()}, {"bytes", inputs[i].bytes}, {"documents", source_docs[i]},
+                       {"tokens", source_tokens[i]}});
   json data;
   data["llamapro_data"] = kDataJsonVersion;
   data["format"] = enc.chat() ? "chat" : "pretrain";
