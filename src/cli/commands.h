@@ -9,6 +9,10 @@ namespace llamapro::cli {
 
 // Each add_* creates its subcommand with options and a callback that runs it.
 void add_inspect(CLI::App& app);
+void add_init(CLI::App& app);
+void add_expand(CLI::App& app);
+void add_verify(CLI::App& app);
+void add_train(CLI::App& app);
 void add_score(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_data(CLI::App& app);

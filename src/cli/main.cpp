@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "llamapro 0.1.0");
   llamapro::cli::add_inspect(app);
+  llamapro::cli::add_init(app);
+  llamapro::cli::add_expand(app);
+  llamapro::cli::add_verify(app);
+  llamapro::cli::add_train(app);
   llamapro::cli::add_score(app);
   llamapro::cli::add_generate(app);
   llamapro::cli::add_data(app);

@@ -130,6 +130,7 @@ Manifest extend_manifest(const Manifest& old, const ExpansionPlan& plan, const s
 
   Manifest m;
   m.base_layers = old.base_layers;
+  m.training = old.training;
   for (size_t j = 0; j < plan.blocks.size(); j++) {
     const PlannedBlock& b = plan.blocks[j];
     if (b.added) {

@@ -51,9 +51,10 @@ Manifest Manifest::from_json(const json& j, const std::string& where) {
     r.layers_before = json_get_or<int64_t>(s, "layers_before", 0, at);
     r.layers_after = json_get_or<int64_t>(s, "layers_after", 0, at);
     r.trained_tokens = json_get_or<int64_t>(s, "trained_tokens", 0, at);
-    r.training = json_get_or<json>(s, "training", json::object(), at);
     m.stages.push_back(std::move(r));
   }
+  m.training = json_get_or<json>(j, "training", json::array(), where);
+  LP_CHECK(m.training.is_array(), where, ": \"training\" must be an array");
   for (size_t i = 0; i < m.blocks.size(); i++) {
     const auto& b = m.blocks[i];
     LP_CHECK(b.origin == "base" || m.find_stage(b.origin), where, ": block ", i, " comes from unknown stage \"",
@@ -72,9 +73,9 @@ json Manifest::to_json() const {
   for (const auto& s : this->stages)
     stages.push_back({{"name", s.name}, {"created", s.created}, {"positions", s.positions}, {"init", s.init},
                       {"zeroed", s.zeroed}, {"layers_before", s.layers_before}, {"layers_after", s.layers_after},
-                      {"trained_tokens", s.trained_tokens}, {"training", s.training}});
+                      {"trained_tokens", s.trained_tokens}});
   return {{"format", "llamapro.manifest"}, {"version", kManifestVersion}, {"base_layers", base_layers},
-          {"stages", stages}, {"blocks", blocks}};
+          {"stages", stages}, {"training", training}, {"blocks", blocks}};
 }
 
 void Manifest::save(const std::filesystem::path& dir) const { write_json_file(dir / kManifestFile, to_json()); }

@@ -28,14 +28,14 @@ struct StageRecord {
   std::string init;                // "copy" or "random"
   std::vector<std::string> zeroed; // sub-modules zeroed in the new blocks
   int64_t layers_before = 0, layers_after = 0;
-  int64_t trained_tokens = 0;      // filled in by training
-  json training = json::object();  // data identity, steps, losses, hyperparameters
+  int64_t trained_tokens = 0;      // tokens its blocks were trained on (all runs)
 };
 
 struct Manifest {
   int64_t base_layers = 0;
   std::vector<BlockRecord> blocks;  // one per block of the model, in order
   std::vector<StageRecord> stages;
+  json training = json::array();  // every training run: data identity, tokens, losses, hyperparameters
 
   // A model nobody expanded yet: every block is its own base block.
   static Manifest for_base(int64_t layers);

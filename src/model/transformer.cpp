@@ -54,6 +54,40 @@ torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const torc
   return h + torch::linear(gate * torch::linear(n, b.w_up, b.b_up), b.w_down, b.b_down);  // (B, T, C)
 }
 
+// A block whose forward keeps no activations: backward recomputes them from the saved input
+// and back-propagates through the recomputation, which accumulates the weight gradients.
+// The block's trainable tensors are inputs too, so that backward runs even when x needs no
+// gradient (the lowest trainable block).
+struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
+                               torch::Tensor sin, const Model* model, int64_t layer, torch::autograd::variable_list params) {
+    ctx->save_for_backward({x, cos, sin});
+    ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
+    ctx->saved_data["layer"] = layer;
+    ctx->saved_data["params"] = int64_t(params.size());
+    torch::NoGradGuard no_grad;
+    return model->block_forward(layer, x, cos, sin, 0, nullptr);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    auto saved = ctx->get_saved_variables();
+    const auto* model = reinterpret_cast<const Model*>(ctx->saved_data["model"].toInt());
+    const int64_t layer = ctx->saved_data["layer"].toInt();
+    torch::Tensor x = saved[0].detach().requires_grad_(saved[0].requires_grad());
+    torch::Tensor y;
+    {
+      torch::AutoGradMode enable(true);
+      y = model->block_forward(layer, x, saved[1], saved[2], 0, nullptr);
+    }
+    torch::autograd::backward({y}, {grad_out[0]});
+    torch::autograd::variable_list grads = {x.requires_grad() ? x.grad() : torch::Tensor(), torch::Tensor(),
+                                            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    grads.resize(grads.size() + size_t(ctx->saved_data["params"].toInt()));  // already accumulated
+    return grads;
+  }
+};
+
 torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs) const {
   LP_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kLong, "input ids must be an int64 tensor (batch, seq), got ",
            ids.dim(), " dims of ", c10::toString(ids.scalar_type()));
@@ -78,7 +112,14 @@ torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vect
   for (int64_t l = 0; l < n_layers(); l++) {
     std::optional<torch::NoGradGuard> no_grad;  // frozen prefix: no graph, no saved activations
     if (l < first_graph) no_grad.emplace();
-    x = block_forward(l, x, cos, sin, start, cache);
+    if (checkpointing_ && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
+      torch::autograd::variable_list params;
+      for (const auto& p : named_parameters())
+        if (layer_of(p.name) == l && p.tensor.requires_grad()) params.push_back(p.tensor);
+      x = CheckpointedBlock::apply(x, cos, sin, this, l, params);
+    } else {
+      x = block_forward(l, x, cos, sin, start, cache);
+    }
     if (block_outputs) block_outputs->push_back(x);
   }
   if (cache) cache->advance(T);

@@ -78,6 +78,9 @@ class Model {
   void set_head_trainable(bool trainable);        // model.norm and lm_head (embed_tokens when tied)
   // The first block that builds a graph: 0 when embeddings train, L when nothing in blocks does.
   int64_t first_graph_block() const;
+  // Activation checkpointing: blocks that build a graph keep only their input in the forward
+  // pass and recompute their activations in backward (less memory, about one more forward).
+  void set_activation_checkpointing(bool on) { checkpointing_ = on; }
 
   // Every tensor of the model in Hugging Face order (lm_head left out when tied).
   std::vector<NamedTensor> named_parameters() const;
@@ -100,6 +103,8 @@ class Model {
   int64_t max_len_ = 0;
   std::vector<bool> trainable_;  // L
   bool embed_trainable_ = false, head_trainable_ = false;
+  bool checkpointing_ = false;
+  friend struct CheckpointedBlock;
 };
 
 // x (B, T, C) normalised in float32 and scaled: weight * (x / rms(x)).to(x.dtype).

@@ -1,0 +1,114 @@
+// trainer.h — post-pretraining and fine-tuning: a model with some blocks trainable, AdamW on
+// float32 masters, a learning-rate schedule, gradient accumulation and clipping, evaluation on
+// the validation split, atomic checkpoints with exact resumption, and the final HF folder.
+//
+// An output folder holds: run.json (what this run is, to refuse mixing runs), metrics.jsonl,
+// checkpoints/step-NNNNNNNN/ (optimizer.safetensors + state.json), and at the end the trained
+// model as a complete Hugging Face folder (config.json, shards, llamapro.json, tokenizer).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "data/loader.h"
+#include "expand/manifest.h"
+#include "model/transformer.h"
+#include "train/adamw.h"
+#include "train/schedule.h"
+#include "train/trainable.h"
+
+namespace llamapro {
+
+class Checkpoint;
+class Communicator;
+
+struct TrainOptions {
+  std::string model_dir, data_dir, out_dir;
+  std::string trainable;  // "" (newest stage), newest, stage:NAME, blocks:I,J, all
+  std::string also;       // embed, head
+  AdamWConfig adamw;
+  double lr = 2e-4, min_lr = 0.0;
+  std::string schedule = "cosine", warmup = "0";
+  double grad_clip = 1.0;  // global norm; 0 = off
+  int64_t seq_len = 2048, batch_size = 1, grad_accum = 1;
+  int64_t steps = 0, tokens = 0;  // stop after this many (0 = unset)
+  double epochs = 0;              // or this many passes over the data (default 1)
+  bool shuffle = true;
+  uint64_t seed = 0;
+  std::string device = "cpu", precision = "fp32";
+  bool activation_checkpointing = false;
+  int64_t eval_every = 0, eval_batches = 20;  // 0 = only at the end
+  int64_t save_every = 0, keep_checkpoints = 2;
+  bool force = false;  // start over in an output folder that holds another run
+  bool progress = true;
+};
+
+struct StepResult {
+  int64_t step = 0;    // steps done after this one
+  double loss = 0;     // mean over the step's micro-batches
+  double lr = 0, grad_norm = 0, tokens_per_second = 0;
+};
+
+class Trainer {
+ public:
+  // Opens model and data, checks that they fit together, prepares the output folder and
+  // resumes from its newest checkpoint when it holds the same run.
+  Trainer(TrainOptions options, std::shared_ptr<Communicator> comm = nullptr);
+  ~Trainer();
+
+  std::string describe() const;  // the plan: trainable share, steps, tokens, batch
+  bool done() const { return step_ >= total_steps_; }
+  bool resumed() const { return resumed_from_ > 0; }
+  int64_t step_count() const { return step_; }
+  int64_t total_steps() const { return total_steps_; }
+
+  StepResult step();          // one optimizer step (grad_accum micro-batches)
+  double evaluate();          // mean loss on the validation split (NaN when it has none)
+  void save_checkpoint();     // atomic; keeps the newest keep_checkpoints
+  void export_model();        // the trained model as a complete HF folder in out_dir
+  bool should_eval() const;
+  bool should_save() const;
+
+  // The pieces of a step, exposed for conformance tests: loss of one micro-batch with its
+  // gradients accumulated (scaled by 1/grad_accum), and the optimizer update.
+  double forward_backward(const Batch& batch);
+  void optimizer_step(double lr);
+  Model& model() { return *model_; }
+  AdamW& optimizer() { return *optimizer_; }
+
+ private:
+  void prepare_output();
+  bool resume();
+  std::filesystem::path checkpoint_dir(int64_t step) const;
+  torch::Tensor to_device(const std::vector<int32_t>& ids, int64_t b, int64_t t) const;
+  void log_metrics(const json& record);
+
+  TrainOptions o_;
+  std::shared_ptr<Communicator> comm_;
+  std::shared_ptr<const Checkpoint> checkpoint_;
+  std::unique_ptr<Model> model_;
+  std::optional<Manifest> manifest_;
+  TrainableSpec trainable_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<BatchLoader> loader_;
+  DataInfo data_;
+  Schedule schedule_;
+  int64_t step_ = 0, total_steps_ = 0, tokens_seen_ = 0, resumed_from_ = 0;
+  double last_loss_ = NAN, last_eval_loss_ = NAN;
+  std::string last_checkpoint_;
+  std::ofstream metrics_;
+  double step_started_ = 0;
+};
+
+// Set by SIGINT/SIGTERM handlers: the train loop saves a checkpoint and stops cleanly.
+extern std::atomic<int> g_stop_signal;
+void install_stop_handlers();
+
+}  // namespace llamapro
