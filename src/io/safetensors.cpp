@@ -162,6 +162,14 @@ void SafetensorsWriter::append(const void* data, size_t n) {
   buffer_.insert(buffer_.end(), p, p + n);
 }
 
+void SafetensorsWriter::append_from_file(int fd, uint64_t offset, uint64_t n) {
+  LP_CHECK(written_ + n <= expected_, "internal: more tensor bytes than declared for ",
+           file_.temp_path().string());
+  flush();
+  file_.copy_from(fd, offset, n);
+  written_ += n;
+}
+
 void SafetensorsWriter::flush() {
   if (buffer_.empty()) return;
   file_.write(buffer_.data(), buffer_.size());
