@@ -112,7 +112,6 @@ void add_data(CLI::App& app) {
 
   auto p = std::make_shared<PrepareOptions>();
   auto* prep = cmd->add_subcommand("prepare", "Tokenize text / JSON Lines / pre-tokenized / chat files into token shards");
-  std::string tokenizer_dir, output;
   prep->add_option("--tokenizer", p->tokenizer_dir, "model folder with tokenizer.json (or config.json for pre-tokenized input)")->required();
   prep->add_option("--input", p->inputs, "input files, directories or globs (.txt, .jsonl, .gz, ...)")->required()->expected(1, -1);
   prep->add_option("-o,--output", p->output, "data folder to create")->required();

@@ -115,6 +115,7 @@ class Pipeline {
   // Finished batches come back for reuse: their buffers keep their capacity, which spares the
   // page faults of fresh megabyte-sized allocations for every batch.
   void recycle(std::unique_ptr<WorkItem> item) {
+    if (item->text.capacity() > 4 * kBatchBytes || item->ids.capacity() > 4 * kBatchBytes) return;  // a huge document's
     item->clear();
     std::lock_guard lock(mu_);
     if (spare_.size() < 64) spare_.push_back(std::move(item));
