@@ -67,12 +67,10 @@ TEST(DataCli, InspectWithoutTheTokenizerShowsIds) {
 }
 
 TEST(DataCli, MissingInput) {
-  LP_REQUIRE_FIXTURES();
   TempDir tmp;
-  expect_clean_error(run_cli(prepare_args(fixture("models/stories260K"), tmp.str("nope.txt"), tmp.str("out"))),
-                     "does not exist");
-  expect_clean_error(run_cli(prepare_args(fixture("models/stories260K"), "'" + tmp.str("*.jsonl") + "'", tmp.str("out"))),
-                     "matches no files");
+  std::string model = config_only_model(tmp, 1000).string();
+  expect_clean_error(run_cli(prepare_args(model, tmp.str("nope.txt"), tmp.str("out"))), "does not exist");
+  expect_clean_error(run_cli(prepare_args(model, "'" + tmp.str("*.jsonl") + "'", tmp.str("out"))), "matches no files");
   EXPECT_FALSE(std::filesystem::exists(tmp.path() / "out"));
 }
 
@@ -137,15 +135,15 @@ TEST(DataCli, ExistingOutputNeedsForce) {
 }
 
 TEST(DataCli, BadGzipIsAnError) {
-  LP_REQUIRE_FIXTURES();
   TempDir tmp;
+  std::string model = config_only_model(tmp, 1000).string();  // reading fails before any tokenizing
   // A gzip header followed by garbage.
   write_text(tmp.path() / "x.txt.gz", std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-garbage", 22));
-  expect_clean_error(run_cli(prepare_args(fixture("models/stories260K"), tmp.str("x.txt.gz"), tmp.str("out"))),
+  expect_clean_error(run_cli(prepare_args(model, tmp.str("x.txt.gz"), tmp.str("out"))),
                      "cannot read");
   // A valid stream cut short.
   std::string gz = read_text_gz_of(tmp, std::string(20000, 'a'));
   write_text(tmp.path() / "cut.txt.gz", gz.substr(0, gz.size() / 2));
-  expect_clean_error(run_cli(prepare_args(fixture("models/stories260K"), tmp.str("cut.txt.gz"), tmp.str("out"))),
+  expect_clean_error(run_cli(prepare_args(model, tmp.str("cut.txt.gz"), tmp.str("out"))),
                      "unexpected end of file");
 }
