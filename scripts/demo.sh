@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
-# The main job on a built-in default: create a small random LLaMA model, grow it by block
-# expansion, prove that the expanded model computes the same function, and show where every
-# block came from. Usage: scripts/demo.sh [LLAMAPRO_BINARY]
+# The main job on a built-in default, end to end in a few minutes on a laptop CPU:
+#   a small LLaMA learns English (this project's docs) -> block expansion with an identity
+#   proof -> only the new blocks learn a new domain (this project's C++ sources) -> the gain on
+#   the domain and what happened to English, side by side -> generation.
+# Usage: scripts/demo.sh [LLAMAPRO_BINARY]
 set -euo pipefail
 bin=${1:-build/llamapro}
+root=$(cd "$(dirname "$0")/.." && pwd)
 out=${DEMO_DIR:-demo-out}
+steps=${DEMO_STEPS:-150}
 rm -rf "$out"
 mkdir -p "$out"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+train_args=(--seq-len 128 --batch-size 8 --lr 3e-3 --warmup 10 --eval-every 50 --eval-batches 8 --no-progress)
 
-step "1. a base model (random weights, LLaMA architecture, 4 blocks)"
+step "1. a base model: random LLaMA weights (4 blocks, dim 128), byte-level tokenizer"
 "$bin" init --preset tiny --seed 1 -o "$out/base"
 "$bin" inspect "$out/base"
 
-step "2. LLaMA Pro expansion: 2 identity blocks interleaved, verified"
-"$bin" expand "$out/base" -o "$out/expanded" --add 2 --verify
+step "2. two corpora from this repository: English (docs) and the new domain (C++ sources)"
+"$bin" data prepare --tokenizer "$out/base" --input "$root/README.md" "$root/docs" "$root/bench/README.md" \
+  -o "$out/english" --val-fraction 0.15 --no-progress
+"$bin" data prepare --tokenizer "$out/base" --input "$root/src" -o "$out/cpp" --val-fraction 0.1 --no-progress
 
-step "3. a second domain: expand again, the manifest keeps both stages"
-"$bin" expand "$out/expanded" -o "$out/expanded2" --add 1 --stage math --verify
-"$bin" inspect "$out/expanded2" --layers
+step "3. pretrain the base on English (all blocks)"
+"$bin" train "$out/base" --data "$out/english" -o "$out/base-en" --trainable all --steps "$steps" "${train_args[@]}"
 
-step "4. same text, same next tokens: greedy continuation of the base and the expanded model"
-"$bin" generate "$out/base" --prompt-ids 256,72,101,108,108,111 --max-new-tokens 12 --print-ids --ignore-eos
-"$bin" generate "$out/expanded2" --prompt-ids 256,72,101,108,108,111 --max-new-tokens 12 --print-ids --ignore-eos
+step "4. LLaMA Pro expansion: 2 identity blocks interleaved, proven to compute the same function"
+"$bin" expand "$out/base-en" -o "$out/pro" --add 2 --stage cpp --verify
 
-printf '\ndemo outputs are in %s/\n' "$out"
+step "5. post-pretrain only the new blocks on C++ (everything else frozen)"
+"$bin" train "$out/pro" --data "$out/cpp" -o "$out/pro-cpp" --steps "$steps" "${train_args[@]}"
+"$bin" inspect "$out/pro-cpp" --layers
+
+step "6. gain and forgetting, side by side (validation loss; lower is better)"
+"$bin" eval "$out/base-en" "$out/pro" "$out/pro-cpp" --data "$out/cpp" "$out/english" --seq-len 128 --batches 8
+
+step "7. generate: the expanded model continues C++"
+"$bin" generate "$out/pro-cpp" --prompt "#include <" --max-new-tokens 60 --temperature 0.7 --seed 1
+
+printf '\n\ndemo outputs are in %s/\n' "$out"

@@ -18,7 +18,7 @@ import random, sys
 random.seed(0)
 with open(sys.argv[1], "w") as f:
     for _ in range(64):
-        f.write('{"ids": [' + ",".join(str(random.randrange(3, 32000)) for _ in range(1024)) + ']}\n')
+        f.write('{"ids": [' + ",".join(str(random.randrange(0, 256)) for _ in range(1024)) + ']}\n')
 PY
 "$bin" data prepare --tokenizer "$work/pro" --input "$work/ids.jsonl" -o "$work/data" --val-fraction 0 --no-progress >/dev/null
 

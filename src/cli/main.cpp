@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   llamapro::cli::add_expand(app);
   llamapro::cli::add_verify(app);
   llamapro::cli::add_train(app);
+  llamapro::cli::add_eval(app);
   llamapro::cli::add_score(app);
   llamapro::cli::add_generate(app);
   llamapro::cli::add_data(app);

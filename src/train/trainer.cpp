@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "eval/perplexity.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "model/compat.h"
@@ -32,19 +33,6 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Mean cross-entropy of the next-token predictions whose target the mask marks (all of them
-// for pretraining data, the assistant's tokens for chat data).
-torch::Tensor masked_next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids, const torch::Tensor& mask) {
-  if (!mask.defined()) return next_token_loss(logits, ids);
-  const int64_t T = ids.size(1), V = logits.size(2);
-  auto pred = logits.narrow(1, 0, T - 1).reshape({-1, V}).to(torch::kFloat);  // (B*(T-1), V)
-  auto target = ids.narrow(1, 1, T - 1).reshape({-1});                        // (B*(T-1))
-  auto weight = mask.narrow(1, 1, T - 1).reshape({-1}).to(torch::kFloat);     // (B*(T-1))
-  auto nll = torch::nn::functional::cross_entropy(
-      pred, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-  return (nll * weight).sum() / weight.sum().clamp_min(1.0);
 }
 
 // The fields of a run that must agree for a rerun to continue it.
@@ -202,21 +190,9 @@ std::string Trainer::describe() const {
   return s;
 }
 
-torch::Tensor Trainer::to_device(const std::vector<int32_t>& ids, int64_t b, int64_t t) const {
-  return torch::from_blob(const_cast<int32_t*>(ids.data()), {b, t}, torch::kInt)
-      .to(torch::kLong)
-      .to(model_->options().device);
-}
-
 double Trainer::forward_backward(const Batch& batch) {
-  torch::Tensor ids = to_device(batch.ids, batch.batch, batch.seq_len);  // (B, T)
-  torch::Tensor mask;
-  bool all_targets = std::all_of(batch.loss_mask.begin(), batch.loss_mask.end(), [](uint8_t m) { return m == 1; });
-  if (!all_targets && !batch.loss_mask.empty())
-    mask = torch::from_blob(const_cast<uint8_t*>(batch.loss_mask.data()), {batch.batch, batch.seq_len}, torch::kUInt8)
-               .to(model_->options().device);
-  torch::Tensor logits = model_->forward(ids);  // (B, T, V)
-  torch::Tensor loss = masked_next_token_loss(logits, ids, mask);
+  BatchTensors t = batch_tensors(batch, model_->options().device);
+  torch::Tensor loss = masked_next_token_loss(model_->forward(t.ids), t.ids, t.mask);  // logits (B, T, V)
   (loss / double(o_.grad_accum)).backward();
   return loss.item<double>();
 }
@@ -262,27 +238,14 @@ StepResult Trainer::step() {
 }
 
 double Trainer::evaluate() {
-  if (data_.val_tokens < o_.seq_len) return NAN;
-  torch::NoGradGuard no_grad;
-  LoaderOptions lo;
-  lo.batch_size = o_.batch_size;
-  lo.seq_len = o_.seq_len;
-  lo.shuffle = false;
-  lo.validation = true;
-  lo.rank = comm_ ? comm_->rank() : 0;
-  lo.world_size = comm_ ? comm_->world_size() : 1;
-  BatchLoader val(o_.data_dir, lo);
-  const int64_t batches = std::min<int64_t>(o_.eval_batches, std::max<int64_t>(1, val.sequences_per_epoch() / o_.batch_size));
-  double sum = 0;
-  for (int64_t i = 0; i < batches; i++) {
-    Batch b = val.next();
-    torch::Tensor ids = to_device(b.ids, b.batch, b.seq_len);
-    torch::Tensor mask;
-    if (!b.loss_mask.empty() && !std::all_of(b.loss_mask.begin(), b.loss_mask.end(), [](uint8_t m) { return m == 1; }))
-      mask = torch::from_blob(b.loss_mask.data(), {b.batch, b.seq_len}, torch::kUInt8).to(model_->options().device);
-    sum += masked_next_token_loss(model_->forward(ids), ids, mask).item<double>();
-  }
-  double loss = sum / double(batches);
+  if (data_.val_tokens < o_.seq_len * o_.batch_size * (comm_ ? comm_->world_size() : 1)) return NAN;
+  EvalOptions eo;
+  eo.seq_len = o_.seq_len;
+  eo.batch_size = o_.batch_size;
+  eo.max_batches = o_.eval_batches;
+  eo.rank = comm_ ? comm_->rank() : 0;
+  eo.world_size = comm_ ? comm_->world_size() : 1;
+  double loss = evaluate_loss(*model_, o_.data_dir, eo).loss;
   if (comm_) loss = comm_->all_reduce_mean(loss);
   last_eval_loss_ = loss;
   log_metrics({{"step", step_}, {"tokens", tokens_seen_}, {"eval_loss", loss}, {"eval_ppl", std::exp(loss)}});

@@ -87,7 +87,6 @@ class Trainer {
   void prepare_output();
   bool resume();
   std::filesystem::path checkpoint_dir(int64_t step) const;
-  torch::Tensor to_device(const std::vector<int32_t>& ids, int64_t b, int64_t t) const;
   void log_metrics(const json& record);
 
   TrainOptions o_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "train_helpers.h"
+#include "util/json.h"
 #include "util/strings.h"
 
 namespace llamapro {
@@ -63,13 +64,30 @@ TEST(Distributed, TwoProcessesMatchOneProcessWithTheCombinedBatch) {
   ASSERT_TRUE(WIFEXITED(s1) && WEXITSTATUS(s1) == 0) << read_text(tmp.str("rank1.log"));
   EXPECT_NE(read_text(tmp.str("rank0.log")).find("2 ranks"), std::string::npos) << read_text(tmp.str("rank0.log"));
 
+  // The per-step losses agree: with gradients not averaged (or data overlapping) they would
+  // part from step 2 on.
+  auto losses = [&](const std::string& dir) {
+    std::vector<double> out;
+    std::istringstream lines(read_text(dir + "/metrics.jsonl"));
+    for (std::string line; std::getline(lines, line);) {
+      json j = json::parse(line);
+      if (j.contains("loss")) out.push_back(j["loss"].get<double>());
+    }
+    return out;
+  };
+  std::vector<double> la = losses(tmp.str("single")), lb = losses(tmp.str("dp"));
+  ASSERT_EQ(la.size(), 4u);
+  ASSERT_EQ(lb.size(), 4u);
+  for (size_t i = 0; i < la.size(); i++) EXPECT_NEAR(lb[i], la[i], 1e-5 * la[i]) << "step " << i + 1;
+
   Checkpoint a = Checkpoint::open(tmp.str("single")), b = Checkpoint::open(tmp.str("dp"));
   Checkpoint base = Checkpoint::open(model);
   int trained = 0;
   for (const auto& name : a.names()) {
     torch::Tensor x = load_tensor(a, name), y = load_tensor(b, name);
-    // The same up to summation order, which AdamW amplifies where gradients are near eps.
-    EXPECT_LT(rel_error(y, x), 1e-4) << name;
+    // The same up to summation order, which AdamW amplifies where gradients are near its eps
+    // (e.g. the zero-initialised down_proj of a new block).
+    EXPECT_LT(rel_error(y, x), 1e-3) << name;
     trained += !torch::equal(x, load_tensor(base, name));
   }
   EXPECT_GT(trained, 0);

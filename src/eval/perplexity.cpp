@@ -1,0 +1,56 @@
+#include "eval/perplexity.h"
+
+#include <algorithm>
+
+#include "util/check.h"
+
+namespace llamapro {
+
+torch::Tensor masked_next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids, const torch::Tensor& mask) {
+  if (!mask.defined()) return next_token_loss(logits, ids);
+  const int64_t T = ids.size(1), V = logits.size(2);
+  auto pred = logits.narrow(1, 0, T - 1).reshape({-1, V}).to(torch::kFloat);  // (B*(T-1), V)
+  auto target = ids.narrow(1, 1, T - 1).reshape({-1});                        // (B*(T-1))
+  auto weight = mask.narrow(1, 1, T - 1).reshape({-1}).to(torch::kFloat);     // (B*(T-1))
+  auto nll = torch::nn::functional::cross_entropy(
+      pred, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  return (nll * weight).sum() / weight.sum().clamp_min(1.0);
+}
+
+BatchTensors batch_tensors(const Batch& b, const torch::Device& device) {
+  BatchTensors t;
+  t.ids = torch::from_blob(const_cast<int32_t*>(b.ids.data()), {b.batch, b.seq_len}, torch::kInt)
+              .to(torch::kLong)
+              .to(device);  // (B, T)
+  bool all_targets = std::all_of(b.loss_mask.begin(), b.loss_mask.end(), [](uint8_t m) { return m == 1; });
+  if (!all_targets)
+    t.mask = torch::from_blob(const_cast<uint8_t*>(b.loss_mask.data()), {b.batch, b.seq_len}, torch::kUInt8)
+                 .to(device);  // (B, T)
+  return t;
+}
+
+EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const EvalOptions& o) {
+  torch::NoGradGuard no_grad;
+  LoaderOptions lo;
+  lo.batch_size = o.batch_size;
+  lo.seq_len = o.seq_len;
+  lo.shuffle = false;
+  lo.validation = o.validation;
+  lo.rank = o.rank;
+  lo.world_size = o.world_size;
+  BatchLoader loader(data_dir, lo);
+  int64_t batches = std::max<int64_t>(1, loader.sequences_per_epoch() / o.batch_size);
+  if (o.max_batches > 0) batches = std::min(batches, o.max_batches);
+  EvalResult r;
+  double sum = 0;
+  for (int64_t i = 0; i < batches; i++) {
+    Batch b = loader.next();
+    BatchTensors t = batch_tensors(b, model.options().device);
+    sum += masked_next_token_loss(model.forward(t.ids), t.ids, t.mask).item<double>();
+    r.tokens += b.batch * b.seq_len;
+  }
+  r.loss = sum / double(batches);
+  return r;
+}
+
+}  // namespace llamapro

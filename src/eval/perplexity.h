@@ -1,0 +1,40 @@
+// perplexity.h — the language-modelling loss of a model on prepared data, the measure of
+// domain gain and of forgetting, shared by training (validation) and `llamapro eval`.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "data/loader.h"
+#include "model/transformer.h"
+
+namespace llamapro {
+
+// Mean cross-entropy of the next-token predictions whose target the mask marks; an undefined
+// mask means every position (then exactly transformers' labels=input_ids loss).
+torch::Tensor masked_next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids, const torch::Tensor& mask);
+
+// A batch as tensors on the model's device: ids (B, T) int64 and the mask (B, T) uint8, left
+// undefined when every token is a target.
+struct BatchTensors {
+  torch::Tensor ids, mask;
+};
+BatchTensors batch_tensors(const Batch& batch, const torch::Device& device);
+
+struct EvalOptions {
+  int64_t seq_len = 512, batch_size = 4;
+  int64_t max_batches = 50;  // 0 = the whole split
+  bool validation = true;    // the held-out split (false: the training split)
+  int rank = 0, world_size = 1;
+};
+
+struct EvalResult {
+  double loss = NAN;  // mean over batches
+  int64_t tokens = 0;
+};
+
+EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const EvalOptions& o);
+
+}  // namespace llamapro
