@@ -56,15 +56,14 @@ torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const torc
 
 // A block whose forward keeps no activations: backward recomputes them from the saved input
 // and back-propagates through the recomputation, which accumulates the weight gradients.
-// The block's trainable tensors are inputs too, so that backward runs even when x needs no
-// gradient (the lowest trainable block).
+// `anchor`, one trainable tensor of the block, is an input only so that the output requires
+// grad (and backward runs) even when x needs no gradient, as below the lowest trainable block.
 struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
-                               torch::Tensor sin, const Model* model, int64_t layer, torch::autograd::variable_list params) {
+                               torch::Tensor sin, torch::Tensor anchor, const Model* model, int64_t layer) {
     ctx->save_for_backward({x, cos, sin});
     ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
     ctx->saved_data["layer"] = layer;
-    ctx->saved_data["params"] = int64_t(params.size());
     torch::NoGradGuard no_grad;
     return model->block_forward(layer, x, cos, sin, 0, nullptr);
   }
@@ -81,10 +80,8 @@ struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
       y = model->block_forward(layer, x, saved[1], saved[2], 0, nullptr);
     }
     torch::autograd::backward({y}, {grad_out[0]});
-    torch::autograd::variable_list grads = {x.requires_grad() ? x.grad() : torch::Tensor(), torch::Tensor(),
-                                            torch::Tensor(), torch::Tensor(), torch::Tensor()};
-    grads.resize(grads.size() + size_t(ctx->saved_data["params"].toInt()));  // already accumulated
-    return grads;
+    // x, cos, sin, anchor (its gradient was accumulated above), model, layer
+    return {x.requires_grad() ? x.grad() : torch::Tensor(), {}, {}, {}, {}, {}};
   }
 };
 
@@ -113,10 +110,10 @@ torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vect
     std::optional<torch::NoGradGuard> no_grad;  // frozen prefix: no graph, no saved activations
     if (l < first_graph) no_grad.emplace();
     if (checkpointing_ && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
-      torch::autograd::variable_list params;
+      torch::Tensor anchor;  // any trainable tensor of the block, or x itself when it has none
       for (const auto& p : named_parameters())
-        if (layer_of(p.name) == l && p.tensor.requires_grad()) params.push_back(p.tensor);
-      x = CheckpointedBlock::apply(x, cos, sin, this, l, params);
+        if (layer_of(p.name) == l && p.tensor.requires_grad()) anchor = p.tensor;
+      x = CheckpointedBlock::apply(x, cos, sin, anchor.defined() ? anchor : x, this, l);
     } else {
       x = block_forward(l, x, cos, sin, start, cache);
     }

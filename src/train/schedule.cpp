@@ -10,7 +10,7 @@ namespace llamapro {
 double Schedule::lr_at(int64_t step) const {
   if (step < warmup_steps) return peak_lr * double(step + 1) / double(warmup_steps);
   if (kind == Kind::Constant) return peak_lr;
-  const int64_t decay_steps = std::max<int64_t>(1, total_steps - warmup_steps - 1);
+  const int64_t decay_steps = std::max<int64_t>(1, total_steps - warmup_steps);
   const double progress = std::clamp(double(step - warmup_steps) / double(decay_steps), 0.0, 1.0);
   const double shape = kind == Kind::Cosine ? 0.5 * (1.0 + std::cos(M_PI * progress)) : 1.0 - progress;
   return min_lr + (peak_lr - min_lr) * shape;

@@ -16,8 +16,8 @@ struct Schedule {
   int64_t total_steps = 1;
 
   // The lr for the update with 0-based index `step`: warmup ramps (step+1)/warmup, so the
-  // first update already moves; then the decay runs from peak at the end of warmup to min_lr
-  // at the last step.
+  // first update already moves; then the decay runs from peak at the end of warmup towards
+  // min_lr, which it would reach one step after the last (as transformers' schedules do).
   double lr_at(int64_t step) const;
 };
 

@@ -143,6 +143,31 @@ TEST_P(GoldenStep, LibraryMatchesTransformersAndAdamW) {
   }
 }
 
+TEST_P(GoldenStep, ActivationCheckpointingGivesTheSameGradients) {
+  LP_REQUIRE_FIXTURES();
+  Golden g = load_golden(GetParam());
+  TempDir tmp;
+  std::string data = prepare_ids(tmp, g.dir, g.docs);
+  TrainOptions o = golden_options(g, data, tmp.str("plain"));
+  Trainer plain(o);
+  o.activation_checkpointing = true;
+  o.out_dir = tmp.str("ckpt");
+  Trainer recomputed(o);
+  LoaderOptions lo;
+  lo.batch_size = 2;
+  lo.seq_len = g.seq_len;
+  lo.shuffle = false;
+  Batch batch = BatchLoader(data, lo).next();
+  EXPECT_DOUBLE_EQ(plain.forward_backward(batch), recomputed.forward_backward(batch));
+  const auto& a = plain.optimizer().parameters();
+  const auto& b = recomputed.optimizer().parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); i++) {
+    ASSERT_TRUE(b[i].tensor.grad().defined()) << b[i].name;
+    EXPECT_LT(rel_error(b[i].tensor.grad(), a[i].tensor.grad()), 1e-6) << a[i].name;
+  }
+}
+
 TEST_P(GoldenStep, CommandLineWritesTheUpdatedModel) {
   LP_REQUIRE_FIXTURES();
   Golden g = load_golden(GetParam());
