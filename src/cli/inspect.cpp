@@ -96,7 +96,11 @@ json summary(const ModelConfig& c, const Checkpoint& ck, const Manifest* manifes
       {"shards", shards},
   };
   if (c.sliding_window) j["sliding_window"] = *c.sliding_window;
-  if (manifest) j["stages"] = manifest->to_json()["stages"];
+  if (manifest) {
+    json m = manifest->to_json();
+    j["stages"] = m["stages"];
+    j["training"] = m["training"];
+  }
   return j;
 }
 
@@ -149,6 +153,17 @@ void print_text(const json& s, const json* layers, const Manifest* manifest) {
       std::string pos;
       for (int64_t p : st.positions) pos += (pos.empty() ? "" : ",") + std::to_string(p);
       line("stage", st.name + ": added blocks " + pos + (st.trained_tokens ? ", trained on " + format_count(double(st.trained_tokens)) + " tokens" : ""));
+    }
+    for (const auto& run : manifest->training) {
+      std::string text = format_count(double(run.value("tokens", int64_t(0)))) + " tokens, " +
+                         std::to_string(run.value("steps", int64_t(0))) + " steps of " + run.value("trainable", std::string()) +
+                         " on " + run.value("data", std::string());
+      if (run.contains("final_eval_loss") && run["final_eval_loss"].is_number()) {
+        char loss[48];
+        std::snprintf(loss, sizeof loss, ", validation loss %.4f", run["final_eval_loss"].get<double>());
+        text += loss;
+      }
+      line("trained", text);
     }
   }
   if (layers) {
