@@ -6,6 +6,7 @@
 #include "data/loader.h"
 #include "util/check.h"
 #include "util/files.h"
+#include "util/hash.h"
 
 namespace llamapro {
 
@@ -43,17 +44,7 @@ std::vector<SplitShard> split_shards(const json& data, const std::filesystem::pa
   return out;
 }
 
-std::string file_fingerprint(const std::filesystem::path& path) {
-  std::string bytes = read_file(path);
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string file_fingerprint(const std::filesystem::path& path) { return hex64(fnv1a(read_file(path))); }
 
 DataInfo read_data_info(const std::filesystem::path& data_dir) {
   json j = read_data_json(data_dir);

@@ -1,5 +1,7 @@
 #include "model/init.h"
 
+#include "util/hash.h"
+
 namespace llamapro {
 
 InitKind init_kind(std::string_view name, size_t rank) {
@@ -7,11 +9,7 @@ InitKind init_kind(std::string_view name, size_t rank) {
   return name.find("norm") != std::string_view::npos ? InitKind::Ones : InitKind::Zeros;
 }
 
-Rng tensor_rng(uint64_t seed, std::string_view name) {
-  uint64_t h = 1469598103934665603ull ^ seed;  // FNV-1a of the name, mixed with the seed
-  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
-  return Rng(h);
-}
+Rng tensor_rng(uint64_t seed, std::string_view name) { return Rng(fnv1a(name, kFnvOffset ^ seed)); }
 
 void fill_init(InitKind kind, double std, Rng& rng, float* out, size_t n) {
   switch (kind) {

@@ -16,6 +16,7 @@
 #include "tokenizer/utf8.h"
 #include "util/files.h"
 #include "tokenizer/json_fields.h"
+#include "util/hash.h"
 
 namespace llamapro {
 
@@ -40,17 +41,6 @@ struct Tokenizer::Impl {
 };
 
 namespace {
-
-std::string fnv1a_hex(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
 
 // Per-thread buffers of the encode pipeline (encode is const and thread-safe).
 struct EncodeScratch {
@@ -77,7 +67,7 @@ std::shared_ptr<Tokenizer::Impl> load(const fs::path& path) {
   auto impl = std::make_shared<Tokenizer::Impl>();
   std::string where = path.string();
   std::string bytes = read_file(path);
-  impl->fingerprint = fnv1a_hex(bytes);
+  impl->fingerprint = hex64(fnv1a(bytes));
   tjson j = parse_tokenizer_json(bytes, where);
   LP_CHECK(j.is_object(), where, ": expected a JSON object");
   for (const char* key : {"truncation", "padding"})

@@ -38,6 +38,15 @@ Golden load_golden(const std::string& model) {
   return g;
 }
 
+// The golden batch: both documents, in order.
+Batch first_batch(const std::string& data, int64_t seq_len) {
+  LoaderOptions lo;
+  lo.batch_size = 2;
+  lo.seq_len = seq_len;
+  lo.shuffle = false;
+  return BatchLoader(data, lo).next();
+}
+
 TrainOptions golden_options(const Golden& g, const std::string& data, const std::string& out) {
   TrainOptions o;
   o.model_dir = g.dir;
@@ -100,11 +109,7 @@ TEST_P(GoldenStep, LibraryMatchesTransformersAndAdamW) {
   std::string data = prepare_ids(tmp, g.dir, g.docs);
   Trainer trainer(golden_options(g, data, tmp.str("out")));
 
-  LoaderOptions lo;
-  lo.batch_size = 2;
-  lo.seq_len = g.seq_len;
-  lo.shuffle = false;
-  Batch batch = BatchLoader(data, lo).next();
+  Batch batch = first_batch(data, g.seq_len);
   ASSERT_EQ(std::vector<int64_t>(batch.ids.begin(), batch.ids.begin() + g.seq_len), g.docs[0]);
 
   double loss = trainer.forward_backward(batch);
@@ -153,11 +158,7 @@ TEST_P(GoldenStep, ActivationCheckpointingGivesTheSameGradients) {
   o.activation_checkpointing = true;
   o.out_dir = tmp.str("ckpt");
   Trainer recomputed(o);
-  LoaderOptions lo;
-  lo.batch_size = 2;
-  lo.seq_len = g.seq_len;
-  lo.shuffle = false;
-  Batch batch = BatchLoader(data, lo).next();
+  Batch batch = first_batch(data, g.seq_len);
   EXPECT_DOUBLE_EQ(plain.forward_backward(batch), recomputed.forward_backward(batch));
   const auto& a = plain.optimizer().parameters();
   const auto& b = recomputed.optimizer().parameters();
