@@ -1,7 +1,7 @@
 #include "train/trainer.h"
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -138,7 +138,7 @@ void Trainer::prepare_output() {
 
 fs::path Trainer::checkpoint_dir(int64_t step) const { return fs::path(o_.out_dir) / "checkpoints" / step_name(step); }
 
-bool Trainer::resume() {
+void Trainer::resume() {
   fs::path dir = fs::path(o_.out_dir) / "checkpoints";
   std::string newest;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -147,7 +147,7 @@ bool Trainer::resume() {
         fs::exists(e.path() / "state.json") && name > newest)
       newest = name;
   }
-  if (newest.empty()) return false;
+  if (newest.empty()) return;
   const fs::path ckpt = dir / newest;
   json state = read_json_file(ckpt / "state.json");
   SafetensorsFile file(ckpt / "optimizer.safetensors");
@@ -164,7 +164,6 @@ bool Trainer::resume() {
   last_loss_ = json_get_or<double>(state, "loss", NAN, where);
   loader_->restore(LoaderState::from_json(json_get<json>(state, "loader", where)));
   last_checkpoint_ = ckpt.string();
-  return true;
 }
 
 std::string Trainer::describe() const {

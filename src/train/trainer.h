@@ -65,7 +65,6 @@ class Trainer {
 
   std::string describe() const;  // the plan: trainable share, steps, tokens, batch
   bool done() const { return step_ >= total_steps_; }
-  bool resumed() const { return resumed_from_ > 0; }
   int64_t step_count() const { return step_; }
   int64_t total_steps() const { return total_steps_; }
 
@@ -85,7 +84,7 @@ class Trainer {
 
  private:
   void prepare_output();
-  bool resume();
+  void resume();
   std::filesystem::path checkpoint_dir(int64_t step) const;
   void log_metrics(const json& record);
 
@@ -103,7 +102,6 @@ class Trainer {
   double last_loss_ = NAN, last_eval_loss_ = NAN;
   std::string last_checkpoint_;
   std::ofstream metrics_;
-  double step_started_ = 0;
 };
 
 // Set by SIGINT/SIGTERM handlers: the train loop saves a checkpoint and stops cleanly.
