@@ -121,16 +121,16 @@ std::vector<AddedToken> parse_added_tokens(const tjson& list, const std::string&
     std::string at = where + "[" + std::to_string(i) + "]";
     const tjson& j = list[i];
     AddedToken t;
-    t.content = jget<std::string>(j, "content", at);
+    t.content = json_get<std::string>(j, "content", at);
     LP_CHECK(!t.content.empty() && utf8::valid(t.content), at, ": token content must be non-empty UTF-8");
-    int64_t id = jget<int64_t>(j, "id", at);
+    int64_t id = json_get<int64_t>(j, "id", at);
     LP_CHECK(id >= 0 && id < (1 << 26), at, ": id ", id, " is out of range");
     t.id = static_cast<int32_t>(id);
-    t.special = jget_or<bool>(j, "special", false, at);
-    t.lstrip = jget_or<bool>(j, "lstrip", false, at);
-    t.rstrip = jget_or<bool>(j, "rstrip", false, at);
-    t.single_word = jget_or<bool>(j, "single_word", false, at);
-    t.normalized = jget_or<bool>(j, "normalized", !t.special, at);
+    t.special = json_get_or<bool>(j, "special", false, at);
+    t.lstrip = json_get_or<bool>(j, "lstrip", false, at);
+    t.rstrip = json_get_or<bool>(j, "rstrip", false, at);
+    t.single_word = json_get_or<bool>(j, "single_word", false, at);
+    t.normalized = json_get_or<bool>(j, "normalized", !t.special, at);
     out.push_back(std::move(t));
   }
   return out;

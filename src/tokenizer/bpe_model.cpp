@@ -83,10 +83,10 @@ inline bool later(const Candidate& a, const Candidate& b) {
 
 BpeModel::BpeModel(const tjson& model, const std::string& where) : uid_(next_uid++) {
   LP_CHECK(model.is_object(), where, ": \"model\" must be an object");
-  std::string type = jget_or<std::string>(model, "type", "BPE", where);
+  std::string type = json_get_or<std::string>(model, "type", "BPE", where);
   LP_CHECK(type == "BPE", where, ": unsupported model type \"", type, "\" (only BPE is supported)");
   if (model.contains("dropout") && !model["dropout"].is_null()) {
-    double dropout = jget<double>(model, "dropout", where);
+    double dropout = json_get<double>(model, "dropout", where);
     LP_CHECK(dropout == 0.0, where, ": BPE dropout ", dropout, " is not supported (it makes encoding random)");
   }
 
@@ -112,13 +112,13 @@ BpeModel::BpeModel(const tjson& model, const std::string& where) : uid_(next_uid
   }
 
   // Settings.
-  unk_token_ = jget_or<std::string>(model, "unk_token", "", where);
+  unk_token_ = json_get_or<std::string>(model, "unk_token", "", where);
   if (!unk_token_.empty()) unk_id_ = token_to_id(unk_token_);
-  prefix_ = jget_or<std::string>(model, "continuing_subword_prefix", "", where);
-  suffix_ = jget_or<std::string>(model, "end_of_word_suffix", "", where);
-  fuse_unk_ = jget_or<bool>(model, "fuse_unk", false, where);
-  byte_fallback_ = jget_or<bool>(model, "byte_fallback", false, where);
-  ignore_merges_ = jget_or<bool>(model, "ignore_merges", false, where);
+  prefix_ = json_get_or<std::string>(model, "continuing_subword_prefix", "", where);
+  suffix_ = json_get_or<std::string>(model, "end_of_word_suffix", "", where);
+  fuse_unk_ = json_get_or<bool>(model, "fuse_unk", false, where);
+  byte_fallback_ = json_get_or<bool>(model, "byte_fallback", false, where);
+  ignore_merges_ = json_get_or<bool>(model, "ignore_merges", false, where);
 
   bmp_ids_.assign(0x10000, -1);
   for (const auto& [token, id] : vocab_) {

@@ -63,10 +63,10 @@ class Replace final : public Decoder {
   Replace(const tjson& pattern, std::string content, const std::string& where) : content_(std::move(content)) {
     LP_CHECK(pattern.is_object(), where, ": \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}");
     if (pattern.contains("String")) {
-      literal_ = jget<std::string>(pattern, "String", where + ".pattern");
+      literal_ = json_get<std::string>(pattern, "String", where + ".pattern");
       LP_CHECK(!literal_.empty(), where, ": empty Replace pattern");
     } else {
-      regex_ = std::make_unique<Regex>(jget<std::string>(pattern, "Regex", where + ".pattern"), where);
+      regex_ = std::make_unique<Regex>(json_get<std::string>(pattern, "Regex", where + ".pattern"), where);
     }
   }
   void decode_chain(std::vector<std::string>& tokens) const override {
@@ -217,38 +217,31 @@ class Metaspace final : public Decoder {
 
 std::unique_ptr<Decoder> make_decoder(const tjson& j, const std::string& where) {
   if (j.is_null()) return nullptr;
-  std::string type = jget<std::string>(j, "type", where);
+  std::string type = json_get<std::string>(j, "type", where);
   std::string at = where + " (" + type + ")";
   if (type == "Sequence") {
-    const tjson& list = j.contains("decoders") ? j["decoders"] : tjson();
-    LP_CHECK(list.is_array(), at, ": \"decoders\" must be a list");
-    std::vector<std::unique_ptr<Decoder>> parts;
-    for (size_t i = 0; i < list.size(); ++i) {
-      auto p = make_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]");
-      if (p) parts.push_back(std::move(p));
-    }
-    return std::make_unique<Sequence>(std::move(parts));
+    return std::make_unique<Sequence>(make_parts<Decoder>(j, "decoders", where, at, make_decoder));
   }
   if (type == "ByteLevel") return std::make_unique<ByteLevel>();
   if (type == "Replace") {
     LP_CHECK(j.contains("pattern"), at, ": missing key \"pattern\"");
-    return std::make_unique<Replace>(j["pattern"], jget<std::string>(j, "content", at), at);
+    return std::make_unique<Replace>(j["pattern"], json_get<std::string>(j, "content", at), at);
   }
   if (type == "ByteFallback") return std::make_unique<ByteFallback>();
   if (type == "Fuse") return std::make_unique<Fuse>();
   if (type == "Strip") {
-    int64_t start = jget<int64_t>(j, "start", at), stop = jget<int64_t>(j, "stop", at);
+    int64_t start = json_get<int64_t>(j, "start", at), stop = json_get<int64_t>(j, "stop", at);
     LP_CHECK(start >= 0 && stop >= 0, at, ": \"start\" and \"stop\" must be non-negative");
-    return std::make_unique<Strip>(jget<std::string>(j, "content", at), static_cast<size_t>(start),
+    return std::make_unique<Strip>(json_get<std::string>(j, "content", at), static_cast<size_t>(start),
                                    static_cast<size_t>(stop), at);
   }
   if (type == "Metaspace") {
     bool prepend;
     if (j.contains("prepend_scheme") && !j["prepend_scheme"].is_null())
-      prepend = jget<std::string>(j, "prepend_scheme", at) != "never";
+      prepend = json_get<std::string>(j, "prepend_scheme", at) != "never";
     else
-      prepend = jget_or<bool>(j, "add_prefix_space", true, at);
-    return std::make_unique<Metaspace>(jget<std::string>(j, "replacement", at), prepend);
+      prepend = json_get_or<bool>(j, "add_prefix_space", true, at);
+    return std::make_unique<Metaspace>(json_get<std::string>(j, "replacement", at), prepend);
   }
   LP_FAIL(where, ": unsupported decoder type \"", type,
           "\" (supported: Sequence, ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace)");

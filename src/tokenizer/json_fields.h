@@ -5,10 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/check.h"
+#include "util/json.h"  // json_get, json_get_or work on tjson too
 
 namespace llamapro {
 
@@ -17,30 +20,27 @@ using tjson = nlohmann::json;
 // Parses JSON text; `where` names its origin in errors.
 tjson parse_tokenizer_json(std::string_view text, const std::string& where);
 
-// j[key] as T; clear error when missing or of another type.
-template <typename T>
-T jget(const tjson& j, const std::string& key, const std::string& where) {
-  LP_CHECK(j.is_object() && j.contains(key), where, ": missing key \"", key, "\"");
-  try {
-    return j.at(key).get<T>();
-  } catch (const tjson::exception&) {
-    LP_FAIL(where, ": key \"", key, "\" has the wrong type (", j.at(key).type_name(), ")");
-  }
-}
-
-// j[key] as T, or fallback when absent or null.
-template <typename T>
-T jget_or(const tjson& j, const std::string& key, T fallback, const std::string& where) {
-  if (!j.is_object() || !j.contains(key) || j.at(key).is_null()) return fallback;
-  return jget<T>(j, key, where);
-}
-
 // j[key], or null when absent.
 inline const tjson& jfield(const tjson& j, const char* key) {
   static const tjson null_value;
   if (!j.is_object()) return null_value;
   auto it = j.find(key);
   return it == j.end() ? null_value : *it;
+}
+
+// The parts of a "Sequence" component: j[key] must be a list; each entry is built by
+// make(entry, where.key[i]); entries that build nothing (no-op components) are dropped.
+template <typename Part, typename Make>
+std::vector<std::unique_ptr<Part>> make_parts(const tjson& j, const char* key, const std::string& where,
+                                              const std::string& at, Make make) {
+  const tjson& list = jfield(j, key);
+  LP_CHECK(list.is_array(), at, ": \"", key, "\" must be a list");
+  std::vector<std::unique_ptr<Part>> parts;
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto p = make(list[i], where + "." + key + "[" + std::to_string(i) + "]");
+    if (p) parts.push_back(std::move(p));
+  }
+  return parts;
 }
 
 }  // namespace llamapro

@@ -131,10 +131,10 @@ class Replace final : public Normalizer {
   Replace(const tjson& pattern, std::string content, const std::string& where) : content_(std::move(content)) {
     LP_CHECK(pattern.is_object(), where, ": \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}");
     if (pattern.contains("String")) {
-      literal_ = jget<std::string>(pattern, "String", where + ".pattern");
+      literal_ = json_get<std::string>(pattern, "String", where + ".pattern");
       LP_CHECK(!literal_.empty(), where, ": empty Replace pattern");
     } else {
-      regex_ = std::make_unique<Regex>(jget<std::string>(pattern, "Regex", where + ".pattern"), where);
+      regex_ = std::make_unique<Regex>(json_get<std::string>(pattern, "Regex", where + ".pattern"), where);
     }
   }
   void normalize(std::string& text) const override {
@@ -175,17 +175,10 @@ class Replace final : public Normalizer {
 
 std::unique_ptr<Normalizer> make_normalizer(const tjson& j, const std::string& where) {
   if (j.is_null()) return nullptr;
-  std::string type = jget<std::string>(j, "type", where);
+  std::string type = json_get<std::string>(j, "type", where);
   std::string at = where + " (" + type + ")";
   if (type == "Sequence") {
-    const tjson& list = j.contains("normalizers") ? j["normalizers"] : tjson();
-    LP_CHECK(list.is_array(), at, ": \"normalizers\" must be a list");
-    std::vector<std::unique_ptr<Normalizer>> parts;
-    for (size_t i = 0; i < list.size(); ++i) {
-      auto p = make_normalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]");
-      if (p) parts.push_back(std::move(p));
-    }
-    return std::make_unique<Sequence>(std::move(parts));
+    return std::make_unique<Sequence>(make_parts<Normalizer>(j, "normalizers", where, at, make_normalizer));
   }
   if (type == "NFC") return std::make_unique<Unicode>(UTF8PROC_STABLE | UTF8PROC_COMPOSE);
   if (type == "NFD") return std::make_unique<Unicode>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
@@ -193,13 +186,13 @@ std::unique_ptr<Normalizer> make_normalizer(const tjson& j, const std::string& w
   if (type == "NFKD") return std::make_unique<Unicode>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT);
   if (type == "Lowercase") return std::make_unique<Lowercase>();
   if (type == "Strip")
-    return std::make_unique<Strip>(jget_or<bool>(j, "strip_left", true, at),
-                                   jget_or<bool>(j, "strip_right", true, at));
+    return std::make_unique<Strip>(json_get_or<bool>(j, "strip_left", true, at),
+                                   json_get_or<bool>(j, "strip_right", true, at));
   if (type == "StripAccents") return std::make_unique<StripAccents>();
-  if (type == "Prepend") return std::make_unique<Prepend>(jget<std::string>(j, "prepend", at));
+  if (type == "Prepend") return std::make_unique<Prepend>(json_get<std::string>(j, "prepend", at));
   if (type == "Replace") {
     LP_CHECK(j.contains("pattern"), at, ": missing key \"pattern\"");
-    return std::make_unique<Replace>(j["pattern"], jget<std::string>(j, "content", at), at);
+    return std::make_unique<Replace>(j["pattern"], json_get<std::string>(j, "content", at), at);
   }
   LP_FAIL(where, ": unsupported normalizer type \"", type,
           "\" (supported: Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Replace, Prepend)");

@@ -8,7 +8,7 @@ PostProcessor::PostProcessor(const tjson& j, const std::string& where) { add(j, 
 
 void PostProcessor::add(const tjson& j, const std::string& where) {
   if (j.is_null()) return;
-  std::string type = jget<std::string>(j, "type", where);
+  std::string type = json_get<std::string>(j, "type", where);
   std::string at = where + " (" + type + ")";
   if (type == "Sequence") {
     const tjson& list = j.contains("processors") ? j["processors"] : tjson();
@@ -41,7 +41,7 @@ void PostProcessor::add(const tjson& j, const std::string& where) {
         continue;
       }
       LP_CHECK(item.contains("SpecialToken"), at, ": template items must be SpecialToken or Sequence");
-      std::string name = jget<std::string>(item["SpecialToken"], "id", at + ".single");
+      std::string name = json_get<std::string>(item["SpecialToken"], "id", at + ".single");
       LP_CHECK(specials.contains(name), at, ": special token \"", name, "\" is not in \"special_tokens\"");
       const tjson& ids = specials[name].contains("ids") ? specials[name]["ids"] : tjson();
       LP_CHECK(ids.is_array(), at, ": special token \"", name, "\" has no \"ids\" list");

@@ -142,13 +142,13 @@ class Split final : public PreTokenizer {
              ": \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}");
     const tjson& pattern = j["pattern"];
     if (pattern.contains("String")) {
-      literal_ = jget<std::string>(pattern, "String", where + ".pattern");
+      literal_ = json_get<std::string>(pattern, "String", where + ".pattern");
       LP_CHECK(!literal_.empty(), where, ": empty Split pattern");
     } else {
-      regex_ = std::make_unique<Regex>(jget<std::string>(pattern, "Regex", where + ".pattern"), where);
+      regex_ = std::make_unique<Regex>(json_get<std::string>(pattern, "Regex", where + ".pattern"), where);
     }
-    behavior_ = parse_behavior(jget<std::string>(j, "behavior", where), where);
-    invert_ = jget_or<bool>(j, "invert", false, where);
+    behavior_ = parse_behavior(json_get<std::string>(j, "behavior", where), where);
+    invert_ = json_get_or<bool>(j, "invert", false, where);
   }
   void run(Pieces& io, Pieces& scratch) const override {
     split_pieces(io, scratch, behavior_, invert_, [&](std::string_view text, std::vector<Match>& out) {
@@ -190,8 +190,8 @@ const std::array<std::string, 256>& byte_table() {
 class ByteLevel final : public PreTokenizer {
  public:
   ByteLevel(const tjson& j, const std::string& where) {
-    add_prefix_space_ = jget_or<bool>(j, "add_prefix_space", true, where);
-    if (jget_or<bool>(j, "use_regex", true, where)) regex_ = std::make_unique<Regex>(kGpt2Pattern, where);
+    add_prefix_space_ = json_get_or<bool>(j, "add_prefix_space", true, where);
+    if (json_get_or<bool>(j, "use_regex", true, where)) regex_ = std::make_unique<Regex>(kGpt2Pattern, where);
   }
   void run(Pieces& io, Pieces& scratch) const override {
     const auto& table = byte_table();
@@ -227,22 +227,22 @@ class Metaspace final : public PreTokenizer {
  public:
   enum class Scheme { Always, First, Never };
   Metaspace(const tjson& j, const std::string& where) {
-    std::string rep = jget<std::string>(j, "replacement", where);
+    std::string rep = json_get<std::string>(j, "replacement", where);
     size_t i = 0;
     LP_CHECK(!rep.empty() && utf8::valid(rep), where, ": \"replacement\" must be one character");
     replacement_cp_ = utf8::next(rep, i);
     LP_CHECK(i == rep.size(), where, ": \"replacement\" must be one character, got \"", rep, "\"");
     replacement_ = rep;
     if (j.contains("prepend_scheme") && !j["prepend_scheme"].is_null()) {
-      std::string s = jget<std::string>(j, "prepend_scheme", where);
+      std::string s = json_get<std::string>(j, "prepend_scheme", where);
       if (s == "always") scheme_ = Scheme::Always;
       else if (s == "first") scheme_ = Scheme::First;
       else if (s == "never") scheme_ = Scheme::Never;
       else LP_FAIL(where, ": unknown prepend_scheme \"", s, "\"");
     } else {
-      scheme_ = jget_or<bool>(j, "add_prefix_space", true, where) ? Scheme::Always : Scheme::Never;
+      scheme_ = json_get_or<bool>(j, "add_prefix_space", true, where) ? Scheme::Always : Scheme::Never;
     }
-    split_ = jget_or<bool>(j, "split", true, where);
+    split_ = json_get_or<bool>(j, "split", true, where);
   }
   void run(Pieces& io, Pieces& scratch) const override {
     scratch.clear();
@@ -314,23 +314,16 @@ const std::string& byte_level_char(unsigned char b) { return byte_table()[b]; }
 
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const tjson& j, const std::string& where) {
   if (j.is_null()) return nullptr;
-  std::string type = jget<std::string>(j, "type", where);
+  std::string type = json_get<std::string>(j, "type", where);
   std::string at = where + " (" + type + ")";
   if (type == "Sequence") {
-    const tjson& list = j.contains("pretokenizers") ? j["pretokenizers"] : tjson();
-    LP_CHECK(list.is_array(), at, ": \"pretokenizers\" must be a list");
-    std::vector<std::unique_ptr<PreTokenizer>> parts;
-    for (size_t i = 0; i < list.size(); ++i) {
-      auto p = make_pre_tokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]");
-      if (p) parts.push_back(std::move(p));
-    }
-    return std::make_unique<Sequence>(std::move(parts));
+    return std::make_unique<Sequence>(make_parts<PreTokenizer>(j, "pretokenizers", where, at, make_pre_tokenizer));
   }
   if (type == "Split") return std::make_unique<Split>(j, at);
   if (type == "ByteLevel") return std::make_unique<ByteLevel>(j, at);
   if (type == "Metaspace") return std::make_unique<Metaspace>(j, at);
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplit>();
-  if (type == "Digits") return std::make_unique<Digits>(jget_or<bool>(j, "individual_digits", false, at));
+  if (type == "Digits") return std::make_unique<Digits>(json_get_or<bool>(j, "individual_digits", false, at));
   LP_FAIL(where, ": unsupported pre_tokenizer type \"", type,
           "\" (supported: Sequence, Split, ByteLevel, Metaspace, WhitespaceSplit, Digits)");
 }

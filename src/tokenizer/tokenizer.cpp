@@ -57,7 +57,7 @@ EncodeScratch& encode_scratch() {
 bool config_token(const tjson& config, const char* key, std::string& content, const std::string& where) {
   const tjson& v = config[key];
   if (v.is_string()) content = v.get<std::string>();
-  else if (v.is_object()) content = jget<std::string>(v, "content", where + "." + key);
+  else if (v.is_object()) content = json_get<std::string>(v, "content", where + "." + key);
   else if (v.is_null()) content.clear();
   else LP_FAIL(where, ": \"", key, "\" must be a string, an object with \"content\", or null");
   return true;
@@ -150,7 +150,7 @@ Tokenizer Tokenizer::from_dir(const fs::path& dir) {
           if (!item.is_object() || !item.contains("template")) continue;
           bool is_default = item.value("name", "") == "default";
           if (impl->chat_template.empty() || is_default)
-            impl->chat_template = jget<std::string>(item, "template", where + ".chat_template");
+            impl->chat_template = json_get<std::string>(item, "template", where + ".chat_template");
           if (is_default) break;
         }
       }

@@ -27,32 +27,33 @@ json parse_json(std::string_view text, const std::string& where);
 // Writes JSON (2-space indent, trailing newline) atomically.
 void write_json_file(const std::filesystem::path& path, const json& value);
 
-// j[key] as T; clear error when missing or of another type.
-template <typename T>
-T json_get(const json& j, const std::string& key, const std::string& where) {
+// j[key] as T; clear error when missing or of another type. J: json or nlohmann::json.
+template <typename T, typename J>
+T json_get(const J& j, const std::string& key, const std::string& where) {
   LP_CHECK(j.is_object() && j.contains(key), where, ": missing key \"", key, "\"");
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
     // nlohmann would convert 1e300 or 2^64-1 silently (undefined behaviour for floats).
-    const json& v = j.at(key);
+    const auto& v = j.at(key);
     if (v.is_number()) {
-      bool ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
-                : v.is_number_integer()
-                    ? std::in_range<T>(v.get<int64_t>())
-                    : std::abs(v.get<double>()) < 9.0e15 && v.get<double>() == std::trunc(v.get<double>()) &&
-                          std::in_range<T>(static_cast<int64_t>(v.get<double>()));
+      const double d = v.template get<double>();
+      bool ok = v.is_number_unsigned()
+                    ? v.template get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                : v.is_number_integer() ? std::in_range<T>(v.template get<int64_t>())
+                                        : std::abs(d) < 9.0e15 && d == std::trunc(d) &&
+                                              std::in_range<T>(static_cast<int64_t>(d));
       LP_CHECK(ok, where, ": key \"", key, "\" must be an integer in range, got ", v.dump());
     }
   }
   try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
+    return j.at(key).template get<T>();
+  } catch (const nlohmann::detail::exception&) {
     LP_FAIL(where, ": key \"", key, "\" has the wrong type (", j.at(key).type_name(), ")");
   }
 }
 
 // j[key] as T, or fallback when absent or null.
-template <typename T>
-T json_get_or(const json& j, const std::string& key, T fallback, const std::string& where) {
+template <typename T, typename J>
+T json_get_or(const J& j, const std::string& key, T fallback, const std::string& where) {
   if (!j.is_object() || !j.contains(key) || j.at(key).is_null()) return fallback;
   return json_get<T>(j, key, where);
 }
