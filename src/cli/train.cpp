@@ -83,7 +83,8 @@ void add_train(CLI::App& app) {
   cmd->add_option("--batch-size", o->batch_size, "sequences per micro-batch (per process)")->capture_default_str();
   cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")->capture_default_str();
   auto* steps = cmd->add_option("--steps", o->steps, "optimizer steps");
-  auto* tokens = cmd->add_option("--tokens", o->tokens, "train on this many tokens");
+  auto* tokens = cmd->add_option_function<double>(
+      "--tokens", [o](double v) { o->tokens = static_cast<int64_t>(v); }, "train on this many tokens (e.g. 2e9)");
   cmd->add_option("--epochs", o->epochs, "passes over the data (default 1)")->excludes(steps)->excludes(tokens);
   steps->excludes(tokens);
   cmd->add_flag("!--no-shuffle", o->shuffle, "read sequences in order");

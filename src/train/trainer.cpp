@@ -59,6 +59,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   LP_CHECK(o_.seq_len >= 2, "--seq-len must be at least 2");
   LP_CHECK(o_.batch_size >= 1 && o_.grad_accum >= 1, "--batch-size and --grad-accum must be at least 1");
   LP_CHECK(o_.lr > 0 && std::isfinite(o_.lr), "--lr must be a positive number");
+  LP_CHECK(o_.steps >= 0 && o_.tokens >= 0 && o_.epochs >= 0, "--steps, --tokens and --epochs must not be negative");
   const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world_size() : 1;
 
   checkpoint_ = std::make_shared<const Checkpoint>(Checkpoint::open(o_.model_dir));
