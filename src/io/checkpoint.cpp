@@ -19,6 +19,13 @@ bool is_weight_file(const fs::path& p) {
   return ends_with(name, ".safetensors") || name == kIndexName || ends_with(name, ".bin") ||
          name == "pytorch_model.bin.index.json";
 }
+
+// Files that describe a model folder's own history rather than the model: a training run's
+// settings and metrics, and leftovers of interrupted writes. They do not travel with copies.
+bool is_run_file(const fs::path& p) {
+  auto name = p.filename().string();
+  return name == "run.json" || name == "metrics.jsonl" || name.find(".partial-") != std::string::npos;
+}
 }  // namespace
 
 Checkpoint Checkpoint::open(const fs::path& dir) {
@@ -189,7 +196,8 @@ void CheckpointWriter::finish() {
 
 void copy_side_files(const fs::path& from, const fs::path& to) {
   for (const auto& e : fs::directory_iterator(from)) {
-    if (!e.is_regular_file() || is_weight_file(e.path()) || e.path().filename() == "config.json") continue;
+    if (!e.is_regular_file() || is_weight_file(e.path()) || is_run_file(e.path()) || e.path().filename() == "config.json")
+      continue;
     fs::copy_file(e.path(), to / e.path().filename(), fs::copy_options::overwrite_existing);
   }
 }

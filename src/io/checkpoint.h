@@ -75,7 +75,8 @@ class CheckpointWriter {
 };
 
 // Copies the files of a model folder that are neither weights nor config.json (tokenizer,
-// generation config, chat template, ...) to another folder, unchanged.
+// generation config, chat template, ...) to another folder, unchanged; a training run's own
+// files (run.json, metrics.jsonl) stay behind.
 void copy_side_files(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace llamapro

@@ -157,6 +157,21 @@ TEST_F(TrainCli, LearnsTheDomainWhileFrozenTensorsStayIdentical) {
   EXPECT_GT(changed, 0);
 }
 
+TEST_F(TrainCli, ATrainedModelTrainsAgainWithItsOwnRunFiles) {
+  LP_REQUIRE_FIXTURES();
+  ASSERT_EQ(run_cli(args(tmp_.str("first"), 3)).status, 0);
+  CliResult r = run_cli("train " + tmp_.str("first") + " --data " + data_ + " -o " + tmp_.str("second") +
+                        " --trainable blocks:3,6 --seq-len 32 --batch-size 4 --steps 2 --no-progress");
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The second run's metrics and settings are its own, not copies of the first run's.
+  std::istringstream lines(read_text(tmp_.str("second/metrics.jsonl")));
+  int steps = 0;
+  for (std::string line; std::getline(lines, line);) steps += json::parse(line).contains("loss");
+  EXPECT_EQ(steps, 2);
+  EXPECT_EQ(read_json_file(tmp_.str("second/run.json"))["total_steps"].get<int64_t>(), 2);
+  EXPECT_EQ(read_json_file(tmp_.str("second/llamapro.json"))["training"].size(), 2u);
+}
+
 TEST_F(TrainCli, DivergenceStopsWithTheLastGoodCheckpoint) {
   LP_REQUIRE_FIXTURES();
   CliResult r = run_cli(args(tmp_.str("out"), 20, "--lr 1e30 --warmup 0"));
