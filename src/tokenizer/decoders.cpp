@@ -4,7 +4,7 @@
 #include <array>
 
 #include "tokenizer/pre_tokenizers.h"
-#include "tokenizer/regex.h"
+#include "tokenizer/replace.h"
 #include "tokenizer/utf8.h"
 
 namespace llamapro {
@@ -60,39 +60,14 @@ class ByteLevel final : public Decoder {
 
 class Replace final : public Decoder {
  public:
-  Replace(const tjson& pattern, std::string content, const std::string& where) : content_(std::move(content)) {
-    LP_CHECK(pattern.is_object(), where, ": \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}");
-    if (pattern.contains("String")) {
-      literal_ = json_get<std::string>(pattern, "String", where + ".pattern");
-      LP_CHECK(!literal_.empty(), where, ": empty Replace pattern");
-    } else {
-      regex_ = std::make_unique<Regex>(json_get<std::string>(pattern, "Regex", where + ".pattern"), where);
-    }
-  }
+  Replace(const tjson& pattern, std::string content, const std::string& where)
+      : pattern_(pattern, std::move(content), where) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
-    for (std::string& t : tokens) {
-      std::vector<Match> matches;
-      if (regex_) {
-        regex_->find_all(t, matches);
-      } else {
-        for (size_t pos = t.find(literal_); pos != std::string::npos; pos = t.find(literal_, pos + literal_.size()))
-          matches.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(pos + literal_.size())});
-      }
-      if (matches.empty()) continue;
-      std::string out;
-      size_t prev = 0;
-      for (const auto& m : matches) {
-        out.append(t, prev, m.begin - prev).append(content_);
-        prev = m.end;
-      }
-      out.append(t, prev, std::string::npos);
-      t.swap(out);
-    }
+    for (std::string& t : tokens) pattern_.apply(t);
   }
 
  private:
-  std::string literal_, content_;
-  std::unique_ptr<Regex> regex_;
+  ReplacePattern pattern_;
 };
 
 // <0xXX> tokens back to bytes; a run that is not valid UTF-8 gives one U+FFFD per byte.

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "tokenizer/regex.h"
+#include "tokenizer/replace.h"
 #include "tokenizer/utf8.h"
 
 namespace llamapro {
@@ -128,47 +128,12 @@ class Prepend final : public Normalizer {
 
 class Replace final : public Normalizer {
  public:
-  Replace(const tjson& pattern, std::string content, const std::string& where) : content_(std::move(content)) {
-    LP_CHECK(pattern.is_object(), where, ": \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}");
-    if (pattern.contains("String")) {
-      literal_ = json_get<std::string>(pattern, "String", where + ".pattern");
-      LP_CHECK(!literal_.empty(), where, ": empty Replace pattern");
-    } else {
-      regex_ = std::make_unique<Regex>(json_get<std::string>(pattern, "Regex", where + ".pattern"), where);
-    }
-  }
-  void normalize(std::string& text) const override {
-    if (regex_) {
-      thread_local std::vector<Match> matches;
-      matches.clear();
-      regex_->find_all(text, matches);
-      if (matches.empty()) return;
-      std::string out;
-      size_t prev = 0;
-      for (const auto& m : matches) {
-        out.append(text, prev, m.begin - prev).append(content_);
-        prev = m.end;
-      }
-      out.append(text, prev, std::string::npos);
-      text.swap(out);
-      return;
-    }
-    size_t pos = text.find(literal_);
-    if (pos == std::string::npos) return;
-    std::string out;
-    out.reserve(text.size() + 16);
-    size_t prev = 0;
-    for (; pos != std::string::npos; pos = text.find(literal_, prev)) {
-      out.append(text, prev, pos - prev).append(content_);
-      prev = pos + literal_.size();
-    }
-    out.append(text, prev, std::string::npos);
-    text.swap(out);
-  }
+  Replace(const tjson& pattern, std::string content, const std::string& where)
+      : pattern_(pattern, std::move(content), where) {}
+  void normalize(std::string& text) const override { pattern_.apply(text); }
 
  private:
-  std::string literal_, content_;
-  std::unique_ptr<Regex> regex_;
+  ReplacePattern pattern_;
 };
 
 }  // namespace
