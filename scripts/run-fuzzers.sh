@@ -2,6 +2,8 @@
 # Runs every libFuzzer target of a fuzz build for SECONDS each, from a scratch copy of its seed
 # corpus (fuzz/corpus/<target>, left unmodified); exits non-zero when any target finds a crash.
 # Usage: scripts/run-fuzzers.sh BUILD_DIR SECONDS     (crash inputs are kept in BUILD_DIR/fuzz-crashes)
+# FUZZ_SEED (default 1) fixes the mutation sequence, so a CI run repeats a checked exploration;
+# set another seed to explore further.
 set -uo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -29,7 +31,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   cp "$root/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
   echo "== $t: ${seconds}s"
-  "$bin" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+  "$bin" "$corpus" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$crashes/$t-" >"$work/$t.log" 2>&1
   status=$?
   grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^#[0-9]+.*DONE' "$work/$t.log" | sed 's/^/   /'

@@ -147,6 +147,7 @@ void ShardReader::copy_tokens(int64_t begin, int64_t n, int32_t* out) const {
 
 void ShardReader::copy_mask(int64_t begin, int64_t n, uint8_t* out) const {
   LP_CHECK(begin >= 0 && n >= 0 && begin + n <= h_.tokens, "mask range out of shard");
+  if (n == 0) return;  // out may be null then
   if (mask_) std::memcpy(out, mask_ + begin, static_cast<size_t>(n));
   else std::memset(out, 1, static_cast<size_t>(n));
 }
