@@ -119,12 +119,4 @@ void StagingDir::commit() {
   if (!old.empty()) fs::remove_all(old, ec);
 }
 
-uint64_t disk_usage(const fs::path& path) {
-  if (fs::is_regular_file(path)) return fs::file_size(path);
-  uint64_t total = 0;
-  for (const auto& e : fs::recursive_directory_iterator(path))
-    if (e.is_regular_file()) total += e.file_size();
-  return total;
-}
-
 }  // namespace llamapro

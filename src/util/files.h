@@ -58,7 +58,4 @@ class StagingDir {
   bool committed_ = false;
 };
 
-// Total size of the regular files under a directory (or of one file).
-uint64_t disk_usage(const fs::path& path);
-
 }  // namespace llamapro

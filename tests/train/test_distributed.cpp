@@ -2,9 +2,7 @@
 // torchrun-style variables) gives the same model as one process with the combined batch.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "train_helpers.h"
 #include "util/json.h"
@@ -15,25 +13,12 @@ namespace {
 
 using namespace testing;
 
+// One rank of a data-parallel run, with torchrun's variables.
 pid_t spawn_rank(const std::string& args, int rank, int world, int port, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
-    setenv("RANK", std::to_string(rank).c_str(), 1);
-    setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-    setenv("MASTER_ADDR", "127.0.0.1", 1);
-    setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<std::string> parts = split(args, ' ');
-    std::vector<char*> argv = {const_cast<char*>(LLAMAPRO_BIN)};
-    for (auto& p : parts) argv.push_back(p.data());
-    argv.push_back(nullptr);
-    execv(LLAMAPRO_BIN, argv.data());
-    _exit(127);
-  }
-  return pid;
+  return spawn_cli(args,
+                   {{"WORLD_SIZE", std::to_string(world)}, {"RANK", std::to_string(rank)},
+                    {"LOCAL_RANK", std::to_string(rank)}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}},
+                   log);
 }
 
 TEST(Distributed, TwoProcessesMatchOneProcessWithTheCombinedBatch) {

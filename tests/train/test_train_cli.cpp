@@ -2,10 +2,8 @@
 // on SIGTERM, divergence, learning, and the errors for bad input.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -36,22 +34,6 @@ std::string prepare_text(const TempDir& tmp, const std::string& model, double va
                         " --split-lines -o " + tmp.str("data") + " --no-progress --val-fraction " + std::to_string(val_fraction));
   EXPECT_EQ(r.status, 0) << r.err;
   return tmp.str("data");
-}
-
-pid_t spawn_cli(const std::string& args) {
-  std::vector<std::string> parts = split(args, ' ');
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv = {const_cast<char*>(LLAMAPRO_BIN)};
-    for (auto& p : parts) argv.push_back(p.data());
-    argv.push_back(nullptr);
-    int null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    execv(LLAMAPRO_BIN, argv.data());
-    _exit(127);
-  }
-  return pid;
 }
 
 bool wait_for(const std::string& path, double seconds) {
