@@ -2,8 +2,9 @@
 # Runs every libFuzzer target of a fuzz build for SECONDS each, from a scratch copy of its seed
 # corpus (fuzz/corpus/<target>, left unmodified); exits non-zero when any target finds a crash.
 # Usage: scripts/run-fuzzers.sh BUILD_DIR SECONDS     (crash inputs are kept in BUILD_DIR/fuzz-crashes)
-# FUZZ_SEED (default 1) fixes the mutation sequence, so a CI run repeats a checked exploration;
-# set another seed to explore further.
+# FUZZ_SEED (default 1) seeds libFuzzer's mutations; runs with the same seed start alike but
+# are not guaranteed to repeat exactly (timing decides how far each gets). Other seeds explore
+# elsewhere.
 set -uo pipefail
 
 if [[ $# -ne 2 ]]; then

@@ -100,10 +100,13 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* bytes, uint64_t file_s
   }
   std::sort(out.tensors.begin(), out.tensors.end(),
             [](const TensorInfo& a, const TensorInfo& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
-  for (size_t i = 1; i < out.tensors.size(); i++) {
-    const auto &prev = out.tensors[i - 1], &cur = out.tensors[i];
-    LP_CHECK(cur.begin >= prev.end || prev.nbytes() == 0 || cur.nbytes() == 0, where, ": tensors \"",
-             prev.name, "\" and \"", cur.name, "\" overlap");
+  // Each non-empty tensor must start at or after the end of the previous non-empty one (empty
+  // tensors in between own no bytes and must not hide an overlap).
+  const TensorInfo* prev = nullptr;
+  for (const auto& cur : out.tensors) {
+    if (cur.nbytes() == 0) continue;
+    LP_CHECK(!prev || cur.begin >= prev->end, where, ": tensors \"", prev->name, "\" and \"", cur.name, "\" overlap");
+    prev = &cur;
   }
   return out;
 }

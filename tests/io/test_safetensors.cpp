@@ -113,6 +113,11 @@ TEST(SafetensorsHeader, RejectsMalformedHeadersWithNamedErrors) {
   EXPECT_EQ(message(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                     R"("b":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})", 8),
             "<accepted>");
+  // ...but must not hide an overlap of the tensors around them.
+  EXPECT_NE(message(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                    R"("z":{"dtype":"F32","shape":[0],"data_offsets":[6,6]},)"
+                    R"("b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}})", 8).find("overlap"),
+            std::string::npos);
 }
 
 TEST(SafetensorsHeader, RejectsBadLengths) {
