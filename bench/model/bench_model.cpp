@@ -184,7 +184,7 @@ int run_gpu(const std::string& device, const std::string& dtype, const std::stri
             int64_t batch, int iters) {
   ModelOptions o;
   o.device = compat::parse_device(device);
-  o.dtype = compat::parse_dtype(dtype);
+  o.dtype = compat::parse_dtype(dtype, o.device);
   ModelConfig c = shape(shape_name);
   LP_CHECK(seq <= c.max_position_embeddings, "--seq ", seq, " exceeds ", c.max_position_embeddings);
   auto t0 = clock_type::now();

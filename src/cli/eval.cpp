@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "data/loader.h"
 #include "eval/perplexity.h"
 #include "model/compat.h"
@@ -31,7 +32,6 @@ std::string short_name(const std::string& path) {
 }
 
 void run_eval(EvalCliOptions o) {
-  LP_CHECK(o.split == "val" || o.split == "train", "unknown --split \"", o.split, "\" (expected val or train)");
   o.eval.validation = o.split == "val";
   ModelOptions mo;
   mo.device = compat::parse_device(o.device);
@@ -79,10 +79,11 @@ void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Loss and perplexity of models on data folders, side by side");
   cmd->add_option("models", o->models, "model folders; the first is the reference")->required()->expected(1, -1);
   cmd->add_option("--data", o->data, "data folders made by llamapro data prepare")->required()->expected(1, -1);
-  cmd->add_option("--split", o->split, "val (held out) or train")->capture_default_str();
-  cmd->add_option("--seq-len", o->eval.seq_len, "tokens per sequence")->capture_default_str();
-  cmd->add_option("--batch-size", o->eval.batch_size, "sequences per batch")->capture_default_str();
-  cmd->add_option("--batches", o->eval.max_batches, "batches per data folder (0 = all)")->capture_default_str();
+  cmd->add_option("--split", o->split, "val (held out) or train")->capture_default_str()->check(CLI::IsMember({"val", "train"}));
+  cmd->add_option("--seq-len", o->eval.seq_len, "tokens per sequence")->capture_default_str()->check(count(2, 1 << 24));
+  cmd->add_option("--batch-size", o->eval.batch_size, "sequences per batch")->capture_default_str()->check(count(1, 1 << 20));
+  cmd->add_option("--batches", o->eval.max_batches, "batches per data folder (0 = all)")->capture_default_str()
+      ->check(count(0, 1e12));
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_flag("--json", o->json_out, "print as JSON");
   cmd->callback([o] { run_eval(*o); });

@@ -4,10 +4,12 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "expand/expander.h"
 #include "expand/verify.h"
 #include "io/checkpoint.h"
-#include "model/config.h"
+#include "model/compat.h"
+#include "model/model_folder.h"
 #include "util/check.h"
 #include "util/strings.h"
 
@@ -25,14 +27,16 @@ struct ExpandCliOptions {
   VerifyOptions verify_options;
 };
 
-ExpansionPlan make_plan(const ExpandCliOptions& o, int64_t layers) {
+PlanRequest plan_request(const ExpandCliOptions& o) {
   LP_CHECK((o.add > 0) != !o.after.empty(), "give exactly one of --add N or --after I,J,...");
-  ExpansionPlan plan = o.add > 0 ? plan_add(layers, o.add, parse_placement(o.placement))
-                                 : plan_after(layers, parse_int_list(o.after, "--after position"));
-  plan.init = parse_init(o.init);
-  plan.zeroed = o.zero.empty() ? std::vector<std::string>{} : split(o.zero, ',');
-  check_zeroed(plan.zeroed);
-  return plan;
+  PlanRequest r;
+  r.add = o.add;
+  if (!o.after.empty()) r.after = parse_int_list(o.after, "--after position");
+  r.placement = parse_placement(o.placement);
+  r.init = parse_init(o.init);
+  r.zeroed = o.zero.empty() ? std::vector<std::string>{} : split(o.zero, ',');
+  check_zeroed(r.zeroed);
+  return r;
 }
 
 void print_plan(const ExpansionPlan& plan) {
@@ -51,24 +55,26 @@ std::string positions_text(const std::vector<int64_t>& positions) {
 }
 
 void run_expand(const ExpandCliOptions& o) {
-  ModelConfig config = ModelConfig::from_json(read_json_file(std::filesystem::path(o.model_dir) / "config.json"),
-                                              o.model_dir + "/config.json");
   ExpandOptions e;
-  e.plan = make_plan(o, config.num_hidden_layers);
+  e.request = plan_request(o);
+  if (o.verify) compat::parse_device(o.verify_options.device);  // a missing GPU is refused before any work
+  if (!o.dry_run) check_output({o.out_dir, OutputKind::Folder, {o.model_dir}, o.force});  // before any work
+  const ModelFolder in = ModelFolder::open(o.model_dir);
+  const ExpansionPlan plan = make_plan(e.request, in.config.num_hidden_layers);
   e.stage = o.stage;
   e.max_shard_bytes = parse_size(o.shard_size);
   if (o.dtype != "keep") e.dtype = parse_weight_dtype(o.dtype);
   e.seed = o.seed;
   e.force = o.force;
-  if (!e.plan.preserves_output())
+  if (!plan.preserves_output())
     std::fprintf(stderr, "warning: with --zero %s the new blocks do not compute the identity; the expanded model's "
                  "outputs will differ from the base\n", o.zero.c_str());
 
-  std::printf("%lld -> %lld blocks; new blocks at %s\n", (long long)e.plan.layers_before,
-              (long long)e.plan.layers_after(), positions_text(e.plan.added_positions()).c_str());
+  std::printf("%lld -> %lld blocks; new blocks at %s\n", (long long)plan.layers_before,
+              (long long)plan.layers_after(), positions_text(plan.added_positions()).c_str());
   if (o.dry_run) {
-    print_plan(e.plan);
-    std::printf("would write %s of tensor data to %s\n", format_bytes(expanded_bytes(o.model_dir, e)).c_str(),
+    print_plan(plan);
+    std::printf("would write %s of tensor data to %s\n", format_bytes(expanded_bytes(in, e)).c_str(),
                 o.out_dir.c_str());
     return;
   }
@@ -79,7 +85,7 @@ void run_expand(const ExpandCliOptions& o) {
       LP_CHECK(v.passed, "verification failed: the expanded model's logits differ from the base by up to ",
                v.max_abs_diff, " (allowed ", v.tolerance, "); nothing was written");
     };
-  ExpandResult r = expand_model(o.model_dir, o.out_dir, e);
+  ExpandResult r = expand_model(in, o.out_dir, e);
   const StageRecord& stage = r.manifest.stages.back();
   std::printf("wrote %s: stage \"%s\", %s in %zu shard%s, %.1f s (%s/s)\n", o.out_dir.c_str(), stage.name.c_str(),
               format_bytes(r.bytes_written).c_str(), r.shards, r.shards == 1 ? "" : "s", r.seconds,
@@ -88,8 +94,10 @@ void run_expand(const ExpandCliOptions& o) {
 
 void add_verify_options(CLI::App& cmd, VerifyOptions& v) {
   cmd.add_option("--verify-device", v.device, "device for verification (cpu, cuda, cuda:N)")->capture_default_str();
-  cmd.add_option("--verify-samples", v.samples, "number of random token sequences to compare")->capture_default_str();
-  cmd.add_option("--verify-seq-len", v.seq_len, "length of each sequence")->capture_default_str();
+  cmd.add_option("--verify-samples", v.samples, "number of random token sequences to compare")->capture_default_str()
+      ->check(count(1, 1 << 16));
+  cmd.add_option("--verify-seq-len", v.seq_len, "length of each sequence (default 64, or the model's positions)")
+      ->check(count(2, 1 << 24));
 }
 }  // namespace
 
@@ -97,8 +105,9 @@ void add_expand(CLI::App& app) {
   auto o = std::make_shared<ExpandCliOptions>();
   auto* cmd = app.add_subcommand("expand", "Add identity-initialised blocks to a model (LLaMA Pro block expansion)");
   cmd->add_option("model_dir", o->model_dir, "input model folder (never modified)")->required();
-  cmd->add_option("-o,--output", o->out_dir, "output model folder (must not exist unless --force)")->required();
-  cmd->add_option("--add", o->add, "number of new blocks, placed by --placement");
+  cmd->add_option("-o,--output", o->out_dir, "output model folder (must not exist unless --force)")
+      ->required()->check(non_empty_path());
+  cmd->add_option("--add", o->add, "number of new blocks, placed by --placement")->check(count(1, 4096));
   cmd->add_option("--after", o->after, "explicit positions: a copy of block i right after block i (e.g. 3,7,11; repeats allowed)");
   cmd->add_option("--placement", o->placement, "interleave (the paper's rule), top or bottom")->capture_default_str();
   cmd->add_option("--zero", o->zero, "sub-modules of new blocks set to zero")->capture_default_str();
@@ -111,7 +120,7 @@ void add_expand(CLI::App& app) {
   cmd->add_flag("--verify", o->verify, "after writing, check that the expanded model's logits equal the base's");
   add_verify_options(*cmd, o->verify_options);
   cmd->add_flag("--dry-run", o->dry_run, "print the plan and the size, write nothing");
-  cmd->add_flag("--force", o->force, "replace an existing output folder");
+  cmd->add_flag("--force", o->force, "replace an existing output folder (never an input)");
   cmd->callback([o] { run_expand(*o); });
 }
 

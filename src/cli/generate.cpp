@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "infer/generate.h"
 #include "model/compat.h"
 #include "model/load.h"
@@ -36,7 +37,7 @@ struct GenerateCliOptions {
 void run_generate(const GenerateCliOptions& o) {
   ModelOptions mo;
   mo.device = compat::parse_device(o.device);
-  mo.dtype = compat::parse_dtype(o.dtype);
+  mo.dtype = compat::parse_dtype(o.dtype, mo.device);
   Model model = load_model(o.model_dir, mo);
 
   std::optional<Tokenizer> tokenizer;
@@ -97,15 +98,18 @@ void run_generate(const GenerateCliOptions& o) {
 
 void add_generate(CLI::App& app) {
   auto o = std::make_shared<GenerateCliOptions>();
-  auto* cmd = app.add_subcommand("generate", "Continue a prompt of token ids (greedy unless --temperature > 0)");
+  auto* cmd = app.add_subcommand("generate", "Continue a prompt (text, or token ids with --prompt-ids); greedy unless --temperature > 0");
   cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
   auto* text = cmd->add_option("--prompt", o->prompt_text, "prompt text (needs tokenizer.json; BOS added as the tokenizer says)");
   cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated token ids (default: the BOS token)")->excludes(text);
-  cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")->capture_default_str();
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")->capture_default_str()
+      ->check(count(0, 1 << 24));
   cmd->add_option("--temperature", o->temperature, "0 = greedy; otherwise sample from softmax(logits / T)")
-      ->capture_default_str();
-  cmd->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0 = all)")->capture_default_str();
-  cmd->add_option("--top-p", o->top_p, "sample within the top-p probability mass")->capture_default_str();
+      ->capture_default_str()->check(in(incl(0), incl(100)));
+  cmd->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0 = all)")->capture_default_str()
+      ->check(count(0, 1 << 30));
+  cmd->add_option("--top-p", o->top_p, "sample within the top-p probability mass")->capture_default_str()
+      ->check(in(excl(0), incl(1)));
   cmd->add_option("--seed", o->seed, "random seed for sampling")->capture_default_str();
   cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after the end-of-sequence token");
   cmd->add_flag("--print-ids", o->print_ids, "print the generated ids on one line at the end");

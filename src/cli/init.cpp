@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "model/random_model.h"
 #include "util/strings.h"
 
@@ -43,10 +44,10 @@ void run_init(const InitOptions& o) {
 void add_init(CLI::App& app) {
   auto o = std::make_shared<InitOptions>();
   auto* cmd = app.add_subcommand("init", "Create a random-initialised model folder (presets of real shapes)");
-  cmd->add_option("-o,--output", o->out_dir, "output model folder");
+  cmd->add_option("-o,--output", o->out_dir, "output model folder")->check(non_empty_path());
   cmd->add_option("--preset", o->preset, "shape to create (see --list)")->capture_default_str();
   cmd->add_option("--config", o->config_file, "use this config.json instead of a preset");
-  cmd->add_option("--layers", o->layers, "override the number of layers");
+  cmd->add_option("--layers", o->layers, "override the number of layers")->check(count(1, 4096));
   cmd->add_option("--dtype", o->dtype, "weight dtype: f32, bf16 or f16")->capture_default_str();
   cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
   cmd->add_option("--shard-size", o->shard_size, "maximum shard size")->capture_default_str();

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "cli/commands.h"
-#include "expand/manifest.h"
+#include "model/manifest.h"
 #include "io/checkpoint.h"
 #include "model/config.h"
 #include "model/tensor_names.h"

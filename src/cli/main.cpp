@@ -5,12 +5,54 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <algorithm>
+#include <climits>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "util/check.h"
+#include "util/interrupt.h"
+
+namespace {
+
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); j++) row[j] = j;
+  for (size_t i = 1; i <= a.size(); i++) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); j++) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "" when `word` names a command; otherwise the error line, with the closest command.
+std::string unknown_command(const CLI::App& app, const std::string& word) {
+  std::string best, names;
+  size_t best_distance = SIZE_MAX;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    const std::string& name = sub->get_name();
+    if (name == word) return "";
+    names += (names.empty() ? "" : ", ") + name;
+    size_t d = edit_distance(word, name);
+    if (d < best_distance) best_distance = d, best = name;
+  }
+  std::string line = "unknown command \"" + word + "\"";
+  if (best_distance <= std::max<size_t>(2, word.size() / 3)) line += "; did you mean \"" + best + "\"?";
+  return line + " (commands: " + names + ")";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  llamapro::install_interrupt_handler();
   CLI::App app{"llamapro: grow LLaMA-family models by block expansion (LLaMA Pro)", "llamapro"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "llamapro 0.1.0");
@@ -25,6 +67,17 @@ int main(int argc, char** argv) {
   llamapro::cli::add_data(app);
   llamapro::cli::add_tokenize(app);
 
+  if (argc >= 2 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    if (word == "help") {
+      std::cout << app.help();
+      return 0;
+    }
+    if (std::string line = unknown_command(app, word); !line.empty()) {
+      std::cerr << "error: " << line << "\n";
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -48,5 +101,8 @@ int main(int argc, char** argv) {
       std::cerr << "  (thrown at " << lp->file() << ":" << lp->line() << ")\n";
     return 1;
   }
+  // A command stopped early by SIGINT/SIGTERM (train, after saving a checkpoint) exits as an
+  // interrupted program does.
+  if (int sig = llamapro::stop_requested()) return 128 + sig;
   return 0;
 }

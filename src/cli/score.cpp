@@ -4,12 +4,15 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "io/safetensors.h"
 #include "model/compat.h"
 #include "model/load.h"
 #include "util/json.h"
+#include "util/output.h"
 
 namespace llamapro::cli {
 
@@ -22,6 +25,7 @@ struct ScoreOptions {
   std::string device = "cpu";
   std::string dtype = "f32";
   int64_t batch = 8;
+  bool force = false;
 };
 
 // FILE.json: [[1, 2, 3], [4, 5, 6]] — sequences of equal length, at least two tokens each.
@@ -47,10 +51,13 @@ torch::Tensor read_ids(const std::string& path) {
 void run_score(const ScoreOptions& o) {
   ModelOptions mo;
   mo.device = compat::parse_device(o.device);
-  mo.dtype = compat::parse_dtype(o.dtype);
+  mo.dtype = compat::parse_dtype(o.dtype, mo.device);
+  // Claimed before any work: refused when it is an input or exists without --force.
+  std::optional<Output> logits_out;
+  if (!o.logits_out.empty())
+    logits_out.emplace(OutputSpec{o.logits_out, OutputKind::File, {o.model_dir, o.ids_file}, o.force, "--logits-out"});
   torch::Tensor ids = read_ids(o.ids_file);  // (B, T)
   Model model = load_model(o.model_dir, mo);
-  LP_CHECK(o.batch >= 1, "--batch must be >= 1");
   torch::NoGradGuard no_grad;
 
   const int64_t B = ids.size(0), T = ids.size(1);
@@ -66,10 +73,11 @@ void run_score(const ScoreOptions& o) {
   const double loss = loss_sum / double(B);
   std::printf("loss %.6f\nperplexity %.4f\npredictions %lld\n", loss, std::exp(loss), (long long)(B * (T - 1)));
 
-  if (!o.logits_out.empty()) {
+  if (logits_out) {
     auto logits = torch::cat(all_logits, 0).contiguous();  // (B, T, V)
     TensorSpec spec{"logits", DType::F32, {B, T, logits.size(2)}};
-    write_safetensors(o.logits_out, {spec}, {logits.data_ptr()});
+    write_safetensors(logits_out->path(), {spec}, {logits.data_ptr()});
+    logits_out->commit();
   }
 }
 
@@ -80,10 +88,12 @@ void add_score(CLI::App& app) {
   auto* cmd = app.add_subcommand("score", "Mean next-token cross-entropy of token-id sequences");
   cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
   cmd->add_option("--ids", o->ids_file, "JSON file: a list of equal-length token-id lists")->required();
-  cmd->add_option("--logits-out", o->logits_out, "write float32 logits [batch, seq, vocab] as tensor \"logits\"");
+  cmd->add_option("--logits-out", o->logits_out, "write float32 logits [batch, seq, vocab] as tensor \"logits\"")
+      ->check(non_empty_path());
+  cmd->add_flag("--force", o->force, "replace an existing --logits-out file");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "compute dtype: f32, bf16 or f16")->capture_default_str();
-  cmd->add_option("--batch", o->batch, "sequences per forward pass")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "sequences per forward pass")->capture_default_str()->check(count(1, 1 << 20));
   cmd->callback([o] { run_score(*o); });
 }
 

@@ -3,11 +3,15 @@
 #include <CLI/CLI.hpp>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "model/compat.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
+#include "util/interrupt.h"
 #include "util/progress.h"
 #include "util/strings.h"
 
@@ -15,13 +19,29 @@ namespace llamapro::cli {
 
 namespace {
 
+// What the flags say as typed options; the checks that need two flags at once.
+struct TrainCliOptions {
+  TrainOptions train;
+  std::string schedule = "cosine", warmup = "0", precision = "fp32";
+};
+
+TrainOptions typed(const TrainCliOptions& cli) {
+  TrainOptions o = cli.train;
+  o.schedule = parse_schedule(cli.schedule);
+  o.warmup = parse_warmup(cli.warmup);
+  o.bf16 = cli.precision == "bf16";
+  LP_CHECK(o.min_lr <= o.lr, "--min-lr: ", o.min_lr, " is above --lr ", o.lr);
+  compat::parse_device(o.device);  // a missing GPU is refused before any work
+  return o;
+}
+
 void run_train(const TrainOptions& options) {
   auto comm = communicator_from_env(options.device);
   const bool main_rank = !comm || comm->rank() == 0;
   Trainer trainer(options, comm);
   if (main_rank) std::printf("%s\n", trainer.describe().c_str());
   std::fflush(stdout);
-  install_stop_handlers();
+  request_graceful_stop();  // the first SIGINT/SIGTERM: save a checkpoint, then stop
 
   Progress bar("train", uint64_t(trainer.total_steps()), "steps");
   char note[160];
@@ -29,22 +49,23 @@ void run_train(const TrainOptions& options) {
     StepResult r = trainer.step();
     std::snprintf(note, sizeof note, "loss %.4f  lr %.3g  %s tok/s", r.loss, r.lr, format_count(r.tokens_per_second).c_str());
     if (main_rank && options.progress) bar.update(uint64_t(r.step), note);
-    if (trainer.should_eval()) {
+    if (trainer.should_eval() && !trainer.done()) {
       double eval = trainer.evaluate();
       if (main_rank && std::isfinite(eval))
         std::fprintf(stderr, "\nstep %lld: validation loss %.4f (perplexity %.2f)\n", (long long)r.step, eval, std::exp(eval));
     }
     if (trainer.should_save()) trainer.save_checkpoint();
-    if (g_stop_signal.load()) {
+    if (int sig = stop_requested()) {
       trainer.save_checkpoint();
       if (main_rank)
-        std::fprintf(stderr, "\nstopped by signal %d at step %lld; checkpoint saved, rerun the same command to resume\n",
-                     g_stop_signal.load(), (long long)trainer.step_count());
+        std::fprintf(stderr, "\nstopped by %s at step %lld; checkpoint saved, rerun the same command to resume\n",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)trainer.step_count());
       return;
     }
   }
   if (main_rank && options.progress) bar.finish(note);
-  double eval = trainer.evaluate();
+  // The final evaluation, unless a resumed run already recorded it.
+  double eval = trainer.evaluated_at_this_step() ? NAN : trainer.evaluate();
   trainer.save_checkpoint();
   trainer.export_model();
   if (main_rank) {
@@ -56,50 +77,68 @@ void run_train(const TrainOptions& options) {
 }  // namespace
 
 void add_train(CLI::App& app) {
-  auto o = std::make_shared<TrainOptions>();
+  auto cli = std::make_shared<TrainCliOptions>();
+  TrainOptions* o = &cli->train;
   auto* cmd = app.add_subcommand("train", "Train the new blocks (or any chosen ones) on prepared data");
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags override
   cmd->add_option("model_dir", o->model_dir, "model folder (usually made by llamapro expand)")->required();
   cmd->add_option("--data", o->data_dir, "data folder made by llamapro data prepare")->required();
-  cmd->add_option("-o,--output", o->out_dir, "output folder: checkpoints, metrics, and the trained model")->required();
+  cmd->add_option("-o,--output", o->out_dir, "output folder: checkpoints, metrics, and the trained model")
+      ->required()->check(non_empty_path());
   cmd->add_option("--trainable", o->trainable, "newest (default with a manifest), stage:NAME, blocks:I,J,..., or all");
   cmd->add_option("--also", o->also, "also train: embed, head (final norm + lm_head)");
-  cmd->add_option("--lr", o->lr, "peak learning rate")->capture_default_str();
-  cmd->add_option("--min-lr", o->min_lr, "learning rate at the end of the decay")->capture_default_str();
-  cmd->add_option("--schedule", o->schedule, "cosine, linear or constant")->capture_default_str();
-  cmd->add_option("--warmup", o->warmup, "warmup steps (e.g. 100) or fraction of all steps (e.g. 0.06)")->capture_default_str();
+  cmd->add_option("--lr", o->lr, "peak learning rate")->capture_default_str()->check(positive());
+  cmd->add_option("--min-lr", o->min_lr, "learning rate at the end of the decay")->capture_default_str()->check(non_negative());
+  cmd->add_option("--schedule", cli->schedule, "cosine, linear or constant")->capture_default_str()
+      ->check(CLI::IsMember({"cosine", "linear", "constant"}));
+  cmd->add_option("--warmup", cli->warmup, "warmup steps (e.g. 100) or fraction of all steps (e.g. 0.06)")->capture_default_str();
   cmd->add_option("--betas", [o](const std::vector<std::string>& v) {
        auto parts = v.size() == 1 ? split(v[0], ',') : v;
-       if (parts.size() != 2) return false;
-       o->adamw.beta1 = std::stod(parts[0]);
-       o->adamw.beta2 = std::stod(parts[1]);
+       if (parts.size() != 2) throw CLI::ValidationError("--betas", "expected two numbers, e.g. 0.9,0.95");
+       double* betas[2] = {&o->adamw.beta1, &o->adamw.beta2};
+       for (int i = 0; i < 2; i++) {
+         std::string why;
+         if (!check_in(parts[size_t(i)], incl(0), excl(1), why)) throw CLI::ValidationError("--betas", why);
+         *betas[i] = std::stod(parts[size_t(i)]);
+       }
        return true;
      }, "AdamW betas, e.g. 0.9,0.95")->expected(1, 2);
-  cmd->add_option("--eps", o->adamw.eps, "AdamW epsilon")->capture_default_str();
-  cmd->add_option("--weight-decay", o->adamw.weight_decay, "decoupled weight decay")->capture_default_str();
+  cmd->add_option("--eps", o->adamw.eps, "AdamW epsilon")->capture_default_str()->check(in(excl(0), incl(1)));
+  cmd->add_option("--weight-decay", o->adamw.weight_decay, "decoupled weight decay")->capture_default_str()
+      ->check(in(incl(0), incl(10)));
   cmd->add_flag("--decay-all", o->adamw.decay_all, "decay every trainable tensor (default: not norms and biases)");
-  cmd->add_option("--grad-clip", o->grad_clip, "clip the global gradient norm (0 = off)")->capture_default_str();
-  cmd->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "sequences per micro-batch (per process)")->capture_default_str();
-  cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")->capture_default_str();
-  auto* steps = cmd->add_option("--steps", o->steps, "optimizer steps");
+  cmd->add_option("--grad-clip", o->grad_clip, "clip the global gradient norm (0 = off)")->capture_default_str()
+      ->check(non_negative());
+  cmd->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str()->check(count(2, 1 << 24));
+  cmd->add_option("--batch-size", o->batch_size, "sequences per micro-batch (per process)")->capture_default_str()
+      ->check(count(1, 1 << 20));
+  cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")->capture_default_str()
+      ->check(count(1, 1 << 20));
+  auto* steps = cmd->add_option("--steps", o->steps, "optimizer steps")->check(count(1, 1e12));
   auto* tokens = cmd->add_option_function<double>(
-      "--tokens", [o](double v) { o->tokens = static_cast<int64_t>(v); }, "train on this many tokens (e.g. 2e9)");
-  cmd->add_option("--epochs", o->epochs, "passes over the data (default 1)")->excludes(steps)->excludes(tokens);
+      "--tokens", [o](double v) { o->tokens = static_cast<int64_t>(v); }, "train on this many tokens (e.g. 2e9)")
+      ->check(count(1, 1e15));
+  cmd->add_option("--epochs", o->epochs, "passes over the data (default 1)")->excludes(steps)->excludes(tokens)
+      ->check(in(excl(0), incl(1e6)));
   steps->excludes(tokens);
   cmd->add_flag("!--no-shuffle", o->shuffle, "read sequences in order");
   cmd->add_option("--seed", o->seed, "shuffle seed")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--precision", o->precision, "fp32, or bf16 compute with fp32 master weights")->capture_default_str();
+  cmd->add_option("--precision", cli->precision, "fp32, or bf16 compute with fp32 master weights")->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--activation-checkpointing", o->activation_checkpointing,
                 "recompute block activations in backward instead of keeping them");
-  cmd->add_option("--eval-every", o->eval_every, "validation loss every N steps (0: at the end)")->capture_default_str();
-  cmd->add_option("--eval-batches", o->eval_batches, "validation batches per evaluation")->capture_default_str();
-  cmd->add_option("--save-every", o->save_every, "checkpoint every N steps (0: at the end)")->capture_default_str();
-  cmd->add_option("--keep-checkpoints", o->keep_checkpoints, "how many checkpoints to keep")->capture_default_str();
+  cmd->add_option("--eval-every", o->eval_every, "validation loss every N steps (0: at the end)")->capture_default_str()
+      ->check(count(0, 1e12));
+  cmd->add_option("--eval-batches", o->eval_batches, "validation batches per evaluation")->capture_default_str()
+      ->check(count(1, 1e9));
+  cmd->add_option("--save-every", o->save_every, "checkpoint every N steps (0: at the end)")->capture_default_str()
+      ->check(count(0, 1e12));
+  cmd->add_option("--keep-checkpoints", o->keep_checkpoints, "how many checkpoints to keep")->capture_default_str()
+      ->check(count(1, 1e6));
   cmd->add_flag("--force", o->force, "start over in an output folder that holds another run");
   cmd->add_flag("!--no-progress", o->progress, "no progress bar");
-  cmd->callback([o] { run_train(*o); });
+  cmd->callback([cli] { run_train(typed(*cli)); });
 }
 
 }  // namespace llamapro::cli

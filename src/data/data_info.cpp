@@ -49,6 +49,7 @@ std::string file_fingerprint(const std::filesystem::path& path) { return hex64(f
 DataInfo read_data_info(const std::filesystem::path& data_dir) {
   json j = read_data_json(data_dir);
   std::string where = (data_dir / kDataJson).string();
+  uint64_t fingerprint = fnv1a(read_file(data_dir / kDataJson));
   DataInfo info;
   info.dir = data_dir.string();
   info.format = json_get<std::string>(j, "format", where);
@@ -58,6 +59,10 @@ DataInfo read_data_info(const std::filesystem::path& data_dir) {
   LP_CHECK(info.vocab_size > 0, where, ": vocab_size must be positive");
   LP_CHECK(j.contains("tokenizer") && j["tokenizer"].is_object(), where, ": missing object \"tokenizer\"");
   info.tokenizer_fingerprint = json_get_or<std::string>(j["tokenizer"], "fingerprint", "", where + ": tokenizer");
+  info.tokenizer_path = json_get_or<std::string>(j["tokenizer"], "path", "", where + ": tokenizer");
+  info.chat_template = j.contains("template") && j["template"].is_string() ? j["template"].get<std::string>() : "";
+  info.token_dtype = json_get_or<std::string>(j, "dtype", "?", where);
+  info.skipped_documents = json_get_or<int64_t>(j, "skipped_documents", 0, where);
   for (const char* split : {"train", "validation"}) {
     LP_CHECK(j.contains(split) && j[split].is_object(), where, ": missing object \"", split, "\"");
     int64_t tokens = json_get<int64_t>(j[split], "tokens", where + ": " + split);
@@ -65,8 +70,18 @@ DataInfo read_data_info(const std::filesystem::path& data_dir) {
     LP_CHECK(tokens >= 0 && docs >= 0, where, ": negative counts in ", split);
     (std::string(split) == "train" ? info.train_tokens : info.val_tokens) = tokens;
     (std::string(split) == "train" ? info.train_documents : info.val_documents) = docs;
+    std::vector<SplitShard>& shards = std::string(split) == "train" ? info.train_shards : info.val_shards;
+    shards = split_shards(j, data_dir, split);
+    for (const auto& sh : shards) {
+      std::error_code ec;
+      const uint64_t bytes = std::filesystem::file_size(sh.path, ec);
+      LP_CHECK(!ec, "data ", data_dir.string(), ": shard ", sh.path.string(), " is missing or unreadable");
+      fingerprint = fnv1a(std::string_view(reinterpret_cast<const char*>(&bytes), sizeof bytes), fingerprint);
+    }
   }
+  info.content_fingerprint = hex64(fingerprint);
   info.sources = j.value("sources", json::array());
+  LP_CHECK(info.sources.is_array(), where, ": \"sources\" must be an array");
   return info;
 }
 

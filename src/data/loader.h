@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "data/data_json.h"
 #include "util/json.h"
 
 namespace llamapro {
@@ -21,11 +22,18 @@ namespace llamapro {
 struct DataInfo {
   std::string dir;
   std::string format;                 // "pretrain" | "chat"
+  std::string chat_template;          // chat data: the template's name
+  std::string token_dtype;            // "uint16" | "uint32"
   std::string tokenizer_fingerprint;  // "" when prepared without a tokenizer (pre-tokenized input)
+  std::string tokenizer_path;         // the folder it was prepared with
   int64_t vocab_size = 0;
   int64_t train_tokens = 0, val_tokens = 0;
-  int64_t train_documents = 0, val_documents = 0;
+  int64_t train_documents = 0, val_documents = 0, skipped_documents = 0;
+  std::vector<SplitShard> train_shards, val_shards;
   json sources;  // [{"path", "bytes", "documents", "tokens"}]
+  // FNV-1a of data.json and every shard's size: a corpus prepared again with other contents at
+  // the same path gets another fingerprint, so a training run cannot resume on it.
+  std::string content_fingerprint;
 };
 
 // Parses DATA_DIR/data.json; clear error when absent or malformed.

@@ -17,6 +17,7 @@
 #include "data/shard.h"
 #include "util/check.h"
 #include "util/files.h"
+#include "util/output.h"
 #include "util/progress.h"
 #include "util/strings.h"
 
@@ -303,7 +304,10 @@ json prepare_data(const PrepareOptions& o) {
   if (enc.chat())
     for (const auto& in : inputs)
       LP_CHECK(in.json_lines, in.path.string(), ": chat data must be JSON Lines (.jsonl, .json, .ndjson, optionally .gz)");
-  StagingDir staging(o.output, o.force);
+  OutputSpec spec{o.output, OutputKind::Folder, {o.tokenizer_dir}, o.force};
+  for (const auto& in : o.inputs) spec.inputs.push_back(in);  // folders given as inputs
+  for (const auto& in : inputs) spec.inputs.push_back(in.path);
+  Output staging(std::move(spec));
 
   int threads = o.threads > 0 ? o.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   uint64_t total_bytes = 0;

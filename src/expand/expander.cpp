@@ -10,6 +10,7 @@
 #include "io/checkpoint.h"
 #include "model/config.h"
 #include "model/init.h"
+#include "model/model_folder.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
 #include "util/files.h"
@@ -32,7 +33,7 @@ struct OutputTensor {
 };
 
 // The output tensors in Hugging Face order: embeddings, blocks, then the rest.
-std::vector<OutputTensor> output_tensors(const Checkpoint& ck, const ExpandOptions& o) {
+std::vector<OutputTensor> output_tensors(const Checkpoint& ck, const ExpansionPlan& plan, std::optional<DType> dtype) {
   std::map<int64_t, std::vector<std::string>> by_layer;  // input block -> its tensor names
   std::vector<std::string> globals;
   for (const auto& name : ck.names()) {
@@ -40,7 +41,7 @@ std::vector<OutputTensor> output_tensors(const Checkpoint& ck, const ExpandOptio
     if (l >= 0) by_layer[l].push_back(name);
     else globals.push_back(name);
   }
-  auto out_dtype = [&](const TensorInfo& t) { return o.dtype && is_weight_dtype(t.dtype) ? *o.dtype : t.dtype; };
+  auto out_dtype = [&](const TensorInfo& t) { return dtype && is_weight_dtype(t.dtype) ? *dtype : t.dtype; };
 
   std::vector<OutputTensor> out;
   auto add_global = [&](const std::string& name) {
@@ -49,18 +50,18 @@ std::vector<OutputTensor> output_tensors(const Checkpoint& ck, const ExpandOptio
   };
   std::sort(globals.begin(), globals.end());
   if (ck.contains(std::string(kEmbedTokens))) add_global(std::string(kEmbedTokens));
-  for (size_t j = 0; j < o.plan.blocks.size(); j++) {
-    const PlannedBlock& b = o.plan.blocks[j];
+  for (size_t j = 0; j < plan.blocks.size(); j++) {
+    const PlannedBlock& b = plan.blocks[j];
     for (const auto& name : by_layer[b.source]) {
       TensorRef ref = ck.tensor(name);
       OutputTensor t{{with_layer(name, static_cast<int64_t>(j)), out_dtype(*ref.info), ref.info->shape}, ref};
       if (b.added) {
-        bool zeroed = std::any_of(o.plan.zeroed.begin(), o.plan.zeroed.end(), [&](const std::string& m) {
-          return starts_with(name.substr(name.find('.', 13) + 1), m + ".");  // after "model.layers.N."
+        const std::string_view module = block_module_of(name);
+        bool zeroed = std::any_of(plan.zeroed.begin(), plan.zeroed.end(), [&](const std::string& m) {
+          return starts_with(module, m + ".");
         });
         if (zeroed) t.fill = OutputTensor::Fill::Zero;
-        else if (o.plan.init == BlockInit::Random && is_weight_dtype(ref.info->dtype) &&
-                 name.find("rotary_emb") == std::string::npos)
+        else if (plan.init == BlockInit::Random && is_weight_dtype(ref.info->dtype) && !is_rotary_buffer(name))
           t.fill = OutputTensor::Fill::Random;
       }
       out.push_back(std::move(t));
@@ -122,6 +123,16 @@ void write_tensor(const OutputTensor& t, CheckpointWriter& w, double init_std, u
   }
 }
 
+// Disk space for the tensor data, with a margin for the small files and the file system.
+void check_free_space(const fs::path& dir, uint64_t tensor_bytes) {
+  constexpr uint64_t kMargin = 16 << 20;
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0) return;
+  const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  LP_CHECK(free_bytes >= tensor_bytes + kMargin, "not enough disk space in ", dir.parent_path().string(), ": need ",
+           format_bytes(tensor_bytes), " plus a ", format_bytes(kMargin), " margin, ", format_bytes(free_bytes), " free");
+}
+
 // The new manifest: old blocks keep their records (indices shifted), new blocks get this stage.
 Manifest extend_manifest(const Manifest& old, const ExpansionPlan& plan, const std::string& stage, int64_t layers) {
   std::vector<int64_t> new_index(static_cast<size_t>(plan.layers_before), -1);  // old -> new
@@ -157,57 +168,36 @@ Manifest extend_manifest(const Manifest& old, const ExpansionPlan& plan, const s
   return m;
 }
 
-struct Opened {
-  Checkpoint ck;
-  ModelConfig config;
-  Manifest manifest;
-};
-
-Opened open_input(const fs::path& in, const ExpandOptions& o) {
-  Checkpoint ck = Checkpoint::open(in);
-  ModelConfig config = ModelConfig::from_json(ck.config(), (in / "config.json").string());
-  validate_checkpoint(config, ck);
-  LP_CHECK(o.plan.layers_before == config.num_hidden_layers, "internal: plan made for ", o.plan.layers_before,
-           " layers, model has ", config.num_hidden_layers);
-  auto loaded = Manifest::load_if_present(in, config.num_hidden_layers);
-  Manifest manifest = loaded ? *loaded : Manifest::for_base(config.num_hidden_layers);
-  return {std::move(ck), std::move(config), std::move(manifest)};
-}
-
 }  // namespace
 
-uint64_t expanded_bytes(const fs::path& in, const ExpandOptions& o) {
-  Opened input = open_input(in, o);
+uint64_t expanded_bytes(const ModelFolder& in, const ExpandOptions& o) {
+  const ExpansionPlan plan = make_plan(o.request, in.config.num_hidden_layers);
   uint64_t total = 0;
-  for (const auto& t : output_tensors(input.ck, o)) total += t.spec.nbytes();
+  for (const auto& t : output_tensors(*in.checkpoint, plan, o.dtype)) total += t.spec.nbytes();
   return total;
 }
 
 ExpandResult expand_model(const fs::path& in, const fs::path& out, const ExpandOptions& o) {
-  check_zeroed(o.plan.zeroed);
-  std::error_code ec;
-  LP_CHECK(!fs::exists(out) || !fs::equivalent(in, out, ec), "the output folder must differ from the input ",
-           in.string());
-  Opened input = open_input(in, o);
-  std::string stage = o.stage.empty() ? "stage-" + std::to_string(input.manifest.stages.size() + 1) : o.stage;
-  LP_CHECK(stage != "base" && !input.manifest.find_stage(stage), "stage name \"", stage,
-           "\" is already used in ", in.string(), "; choose another with --stage");
+  return expand_model(ModelFolder::open(in), out, o);
+}
 
-  std::vector<OutputTensor> tensors = output_tensors(input.ck, o);
+ExpandResult expand_model(const ModelFolder& in, const fs::path& out, const ExpandOptions& o) {
+  ExpandResult result;
+  result.plan = make_plan(o.request, in.config.num_hidden_layers);
+  const ExpansionPlan& plan = result.plan;
+  std::string stage = o.stage.empty() ? "stage-" + std::to_string(in.manifest.stages.size() + 1) : o.stage;
+  LP_CHECK(stage != "base" && !in.manifest.find_stage(stage), "stage name \"", stage, "\" is already used in ",
+           in.dir().string(), "; choose another with --stage");
+
+  std::vector<OutputTensor> tensors = output_tensors(*in.checkpoint, plan, o.dtype);
   std::vector<TensorSpec> specs;
   uint64_t total = 0;
   for (const auto& t : tensors) {
     specs.push_back(t.spec);
     total += t.spec.nbytes();
   }
-
-  StagingDir staging(out, o.force);
-  struct statvfs vfs {};
-  if (::statvfs(staging.path().c_str(), &vfs) == 0) {
-    uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-    LP_CHECK(free_bytes >= total + (16 << 20), "not enough disk space for ", out.string(), ": need ",
-             format_bytes(total), ", ", format_bytes(free_bytes), " free");
-  }
+  ModelFolderWriter writer({out, OutputKind::Folder, {in.dir()}, o.force}, specs, o.max_shard_bytes);
+  check_free_space(writer.stage(), total);
 
   Progress progress("expand", total, "B");
   uint64_t done = 0;
@@ -215,23 +205,16 @@ ExpandResult expand_model(const fs::path& in, const fs::path& out, const ExpandO
     done += n;
     if (o.progress) progress.update(done);
   };
-  CheckpointWriter writer(staging.path(), specs, o.max_shard_bytes);
-  for (const auto& t : tensors) write_tensor(t, writer, input.config.initializer_range, o.seed, progressed);
-  writer.finish();
+  for (const auto& t : tensors) write_tensor(t, writer.tensors(), in.config.initializer_range, o.seed, progressed);
 
-  ModelConfig config = input.config;
-  config.num_hidden_layers = o.plan.layers_after();
+  ModelConfig config = in.config;
+  config.num_hidden_layers = plan.layers_after();
   if (o.dtype) config.torch_dtype = std::string(torch_dtype_name(*o.dtype));
-  copy_side_files(in, staging.path());
-  write_json_file(staging.path() / "config.json", config.to_json());
-  ExpandResult result;
-  result.manifest = extend_manifest(input.manifest, o.plan, stage, config.num_hidden_layers);
-  result.manifest.save(staging.path());
+  result.manifest = extend_manifest(in.manifest, plan, stage, config.num_hidden_layers);
   if (o.progress) progress.finish();
-  if (o.before_commit) o.before_commit(staging.path());
-  staging.commit();
+  writer.finish({&config, &result.manifest, in.dir(), o.before_commit});
   result.bytes_written = total;
-  result.shards = writer.shard_count();
+  result.shards = writer.tensors().shard_count();
   result.seconds = progress.elapsed_seconds();
   return result;
 }

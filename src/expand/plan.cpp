@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "model/tensor_names.h"
 #include "util/check.h"
 
 namespace llamapro {
@@ -64,6 +65,15 @@ ExpansionPlan plan_add(int64_t layers, int64_t add, Placement placement) {
   LP_FAIL("internal: unknown placement");
 }
 
+ExpansionPlan make_plan(const PlanRequest& r, int64_t layers) {
+  LP_CHECK((r.add > 0) != !r.after.empty(), "give exactly one of --add N or --after I,J,...");
+  check_zeroed(r.zeroed);
+  ExpansionPlan plan = r.add > 0 ? plan_add(layers, r.add, r.placement) : plan_after(layers, r.after);
+  plan.init = r.init;
+  plan.zeroed = r.zeroed;
+  return plan;
+}
+
 Placement parse_placement(const std::string& text) {
   if (text == "interleave") return Placement::Interleave;
   if (text == "top") return Placement::Top;
@@ -79,15 +89,8 @@ BlockInit parse_init(const std::string& text) {
 
 std::string init_name(BlockInit init) { return init == BlockInit::Copy ? "copy" : "random"; }
 
-const std::vector<std::string>& zeroable_modules() {
-  static const std::vector<std::string> names = {
-      "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-      "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
-  return names;
-}
-
 void check_zeroed(const std::vector<std::string>& names) {
-  const auto& valid = zeroable_modules();
+  const auto& valid = block_modules();
   for (const auto& n : names) {
     if (std::find(valid.begin(), valid.end(), n) != valid.end()) continue;
     std::string list;

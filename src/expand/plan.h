@@ -38,13 +38,24 @@ ExpansionPlan plan_after(int64_t layers, std::vector<int64_t> after);
 // block), or stacked at the bottom (copies of the first block, before it).
 ExpansionPlan plan_add(int64_t layers, int64_t add, Placement placement);
 
+// What the user asked for, before the model's layer count is known: --add N with a placement,
+// or explicit --after positions. make_plan turns it into the plan for one model, so a plan
+// always fits the model it is applied to.
+struct PlanRequest {
+  int64_t add = 0;                   // new blocks placed by `placement`, or
+  std::vector<int64_t> after;        // explicit positions (exactly one of the two is given)
+  Placement placement = Placement::Interleave;
+  BlockInit init = BlockInit::Copy;
+  std::vector<std::string> zeroed = {"self_attn.o_proj", "mlp.down_proj"};
+};
+ExpansionPlan make_plan(const PlanRequest& request, int64_t layers);
+
 Placement parse_placement(const std::string& text);
 BlockInit parse_init(const std::string& text);
 std::string init_name(BlockInit init);
 
-// The sub-modules of a block that --zero may name, e.g. "self_attn.o_proj", "mlp.down_proj".
-const std::vector<std::string>& zeroable_modules();
-// Checks names against zeroable_modules(); the error lists the valid ones.
+// Checks --zero names against the block's sub-modules (model/tensor_names); the error lists
+// the valid ones.
 void check_zeroed(const std::vector<std::string>& names);
 
 }  // namespace llamapro

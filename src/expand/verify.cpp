@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "expand/manifest.h"
+#include "model/manifest.h"
 #include "io/checkpoint.h"
 #include "model/compat.h"
 #include "model/load.h"
@@ -41,8 +41,11 @@ VerifyResult verify_expansion(const std::filesystem::path& base_dir, const std::
            expanded.config().vocab_size, ")");
 
   VerifyResult r;
-  r.samples = std::max<int64_t>(1, o.samples);
-  r.seq_len = std::clamp<int64_t>(o.seq_len, 2, std::min(base.max_sequence_length(), expanded.max_sequence_length()));
+  const int64_t positions = std::min(base.max_sequence_length(), expanded.max_sequence_length());
+  LP_CHECK(o.samples >= 1 && o.seq_len >= 0, "internal: verify needs at least one sequence");
+  LP_CHECK(o.seq_len <= positions, "--verify-seq-len ", o.seq_len, " exceeds the models' ", positions, " positions");
+  r.samples = o.samples;
+  r.seq_len = o.seq_len > 0 ? o.seq_len : std::min<int64_t>(64, positions);
   r.compute_dtype = "f32";
   Rng rng(o.seed);
   std::vector<int64_t> ids(static_cast<size_t>(r.samples * r.seq_len));

@@ -13,7 +13,7 @@ namespace llamapro {
 struct VerifyOptions {
   std::string device = "cpu";  // where both models run
   int64_t samples = 4;         // random token sequences
-  int64_t seq_len = 64;        // tokens each (capped at the model's positions)
+  int64_t seq_len = 0;         // tokens each; 0: 64, or the models' positions when fewer
   uint64_t seed = 0;
 };
 

@@ -49,11 +49,15 @@ torch::Device parse_device(const std::string& name) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-torch::ScalarType parse_dtype(const std::string& name) {
+torch::ScalarType parse_dtype(const std::string& name, const torch::Device& device) {
   if (name == "f32" || name == "float32" || name == "fp32") return torch::kFloat;
   if (name == "bf16" || name == "bfloat16") return torch::kBFloat16;
-  if (name == "f16" || name == "float16" || name == "fp16") return torch::kHalf;
-  LP_FAIL("unknown dtype \"", name, "\" (expected f32, bf16 or f16)");
+  if (name == "f16" || name == "float16" || name == "fp16") {
+    // CPU kernels of libtorch lack f16 matrix products: refuse before loading anything.
+    LP_CHECK(device.is_cuda(), "--dtype f16 needs a CUDA device; on the CPU use f32 or bf16");
+    return torch::kHalf;
+  }
+  LP_FAIL("--dtype: unknown dtype \"", name, "\" (expected f32, bf16 or f16)");
 }
 
 std::string dtype_label(torch::ScalarType t) {

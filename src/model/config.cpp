@@ -1,5 +1,7 @@
 #include "model/config.h"
 
+#include <cmath>
+
 #include <array>
 
 #include "util/check.h"
@@ -108,7 +110,11 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   c.max_position_embeddings = json_get_or<int64_t>(j, "max_position_embeddings", 2048, where);
   LP_CHECK(c.max_position_embeddings > 0, where, ": max_position_embeddings must be positive");
   c.rms_norm_eps = json_get_or<double>(j, "rms_norm_eps", 1e-6, where);
+  LP_CHECK(std::isfinite(c.rms_norm_eps) && c.rms_norm_eps > 0 && c.rms_norm_eps < 1, where,
+           ": rms_norm_eps must be in (0, 1), got ", c.rms_norm_eps);
   c.initializer_range = json_get_or<double>(j, "initializer_range", 0.02, where);
+  LP_CHECK(std::isfinite(c.initializer_range) && c.initializer_range >= 0, where,
+           ": initializer_range must be a non-negative number, got ", c.initializer_range);
   c.tie_word_embeddings = json_get_or<bool>(j, "tie_word_embeddings", false, where);
   parse_rope(j, c, where);
 

@@ -4,9 +4,9 @@
 
 #include "io/checkpoint.h"
 #include "model/init.h"
+#include "model/model_folder.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
-#include "util/files.h"
 #include "util/progress.h"
 
 namespace llamapro {
@@ -124,8 +124,8 @@ void write_random_model(const ModelConfig& config, const std::filesystem::path& 
     specs.push_back({e.name, o.dtype, e.shape});
     total += specs.back().nbytes();
   }
-  StagingDir staging(out, o.force);
-  CheckpointWriter writer(staging.path(), specs, o.max_shard_bytes);
+  ModelFolderWriter folder({out, OutputKind::Folder, {}, o.force}, specs, o.max_shard_bytes);
+  CheckpointWriter& writer = folder.tensors();
   Progress progress("init", total, "B");
   uint64_t done = 0;
   const size_t chunk = 4 << 20;  // elements
@@ -146,20 +146,21 @@ void write_random_model(const ModelConfig& config, const std::filesystem::path& 
       if (o.progress) progress.update(done);
     }
   }
-  writer.finish();
   ModelConfig c = config;
   c.torch_dtype = std::string(torch_dtype_name(o.dtype));
-  write_json_file(staging.path() / "config.json", c.to_json());
+  const std::filesystem::path stage = folder.stage();
   json gen = {{"bos_token_id", c.bos_token_id ? json(*c.bos_token_id) : json(nullptr)},
               {"eos_token_id", c.eos_token_ids.empty() ? json(nullptr) : json(c.eos_token_ids[0])}};
-  write_json_file(staging.path() / "generation_config.json", gen);
+  write_json_file(stage / "generation_config.json", gen);
   if (config.vocab_size >= 259) {
-    write_json_file(staging.path() / "tokenizer.json", byte_level_tokenizer_json());
-    write_json_file(staging.path() / "tokenizer_config.json",
+    write_json_file(stage / "tokenizer.json", byte_level_tokenizer_json());
+    write_json_file(stage / "tokenizer_config.json",
                     {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"unk_token", "<unk>"}, {"add_bos_token", true},
                      {"model_max_length", config.max_position_embeddings}});
   }
-  staging.commit();
+  ModelFolderWriter::Finish finish;
+  finish.config = &c;
+  folder.finish(finish);
   if (o.progress) progress.finish();
 }
 

@@ -1,5 +1,6 @@
 #include "model/tensor_names.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <set>
@@ -43,6 +44,25 @@ std::string with_layer(std::string_view name, int64_t layer) {
   size_t dot = name.find('.', kLayerPrefix.size());
   return std::string(kLayerPrefix) + std::to_string(layer) + std::string(name.substr(dot));
 }
+
+std::string_view block_module_of(std::string_view name) {
+  if (layer_of(name) < 0) return {};
+  return name.substr(name.find('.', kLayerPrefix.size()) + 1);
+}
+
+const std::vector<std::string>& block_modules() {
+  static const std::vector<std::string> modules = [] {
+    std::vector<std::string> m;
+    for (std::string_view suffix : kSuffixes) {
+      std::string module(suffix.substr(0, suffix.rfind('.')));  // drop ".weight" / ".bias"
+      if (std::find(m.begin(), m.end(), module) == m.end()) m.push_back(module);
+    }
+    return m;
+  }();
+  return modules;
+}
+
+bool is_rotary_buffer(std::string_view name) { return ends_with(name, "rotary_emb.inv_freq"); }
 
 std::vector<ExpectedTensor> block_tensors(const ModelConfig& c, int64_t layer) {
   const int64_t C = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), F = c.intermediate_size;
@@ -95,7 +115,7 @@ void validate_checkpoint(const ModelConfig& c, const Checkpoint& ck) {
              "; weights must be F32, F16 or BF16");
   }
   for (const auto& name : ck.names()) {
-    if (expected.count(name) || ends_with(name, "rotary_emb.inv_freq")) continue;
+    if (expected.count(name) || is_rotary_buffer(name)) continue;
     if (name == kLmHead && c.tie_word_embeddings) continue;
     LP_FAIL(where, ": unexpected tensor \"", name, "\" (config.json has ", c.num_hidden_layers, " layers",
             c.qkv_bias ? "" : ", no q/k/v biases", ")");

@@ -31,6 +31,13 @@ int64_t layer_of(std::string_view name);
 // The same tensor name in another layer: ("model.layers.7.mlp.up_proj.weight", 9).
 std::string with_layer(std::string_view name, int64_t layer);
 
+// "model.layers.7.mlp.up_proj.weight" -> "mlp.up_proj.weight"; "" for non-block tensors.
+std::string_view block_module_of(std::string_view name);
+// The sub-modules of a block in Hugging Face order: "input_layernorm", "self_attn.q_proj", ...
+const std::vector<std::string>& block_modules();
+// Rotary inv_freq buffers that some checkpoints store: not weights, derived from the config.
+bool is_rotary_buffer(std::string_view name);
+
 struct ExpectedTensor {
   std::string name;
   std::vector<int64_t> shape;

@@ -32,19 +32,26 @@ std::string schedule_name(Schedule::Kind kind) {
   return "?";
 }
 
-int64_t parse_warmup(const std::string& text, int64_t total_steps) {
-  double v = 0;
+Warmup parse_warmup(const std::string& text) {
+  Warmup w;
+  w.text = text;
   try {
     size_t used = 0;
-    v = std::stod(text, &used);
+    w.value = std::stod(text, &used);
     LP_CHECK(used == text.size(), "");
   } catch (...) {
-    LP_FAIL("invalid --warmup \"", text, "\": expected steps (e.g. 100) or a fraction (e.g. 0.06)");
+    LP_FAIL("--warmup: \"", text, "\" is not a number of steps (e.g. 100) or a fraction (e.g. 0.06)");
   }
-  LP_CHECK(v >= 0, "--warmup must not be negative");
-  if (v < 1.0 && text.find('.') != std::string::npos) return static_cast<int64_t>(std::llround(v * double(total_steps)));
-  LP_CHECK(v == std::floor(v), "--warmup ", text, ": steps must be a whole number");
-  return static_cast<int64_t>(v);
+  LP_CHECK(std::isfinite(w.value) && w.value >= 0, "--warmup: ", text, " must not be negative");
+  w.fraction = w.value < 1.0 && text.find('.') != std::string::npos;
+  LP_CHECK(w.fraction || w.value == std::floor(w.value), "--warmup: ", text,
+           " is neither whole steps nor a fraction below 1");
+  LP_CHECK(w.fraction || w.value <= 1e15, "--warmup: ", text, " steps is out of range");
+  return w;
+}
+
+int64_t Warmup::steps(int64_t total_steps) const {
+  return fraction ? static_cast<int64_t>(std::llround(value * double(total_steps))) : static_cast<int64_t>(value);
 }
 
 }  // namespace llamapro

@@ -25,6 +25,12 @@ Schedule::Kind parse_schedule(const std::string& name);
 std::string schedule_name(Schedule::Kind kind);
 
 // "--warmup 100" (steps) or "--warmup 0.06" (a fraction of the total steps).
-int64_t parse_warmup(const std::string& text, int64_t total_steps);
+struct Warmup {
+  std::string text = "0";  // as given, for the run's identity
+  double value = 0;
+  bool fraction = false;
+  int64_t steps(int64_t total_steps) const;
+};
+Warmup parse_warmup(const std::string& text);
 
 }  // namespace llamapro

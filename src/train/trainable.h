@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "expand/manifest.h"
+#include "model/manifest.h"
 
 namespace llamapro {
 

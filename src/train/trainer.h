@@ -1,48 +1,49 @@
 // trainer.h — post-pretraining and fine-tuning: a model with some blocks trainable, AdamW on
 // float32 masters, a learning-rate schedule, gradient accumulation and clipping, evaluation on
-// the validation split, atomic checkpoints with exact resumption, and the final HF folder.
+// the validation split, checkpoints with exact resumption, and the final HF folder.
 //
-// An output folder holds: run.json (what this run is, to refuse mixing runs), metrics.jsonl,
-// checkpoints/step-NNNNNNNN/ (optimizer.safetensors + state.json), and at the end the trained
-// model as a complete Hugging Face folder (config.json, shards, llamapro.json, tokenizer).
+// The output folder (train/run_folder.h) holds run.json, metrics.jsonl, checkpoints/, and at
+// the end the trained model as a complete Hugging Face folder (train/export.h).
 #pragma once
 
 #include <torch/torch.h>
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "data/loader.h"
-#include "expand/manifest.h"
+#include "model/model_folder.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
+#include "train/run_folder.h"
 #include "train/trainable.h"
 
 namespace llamapro {
 
-class Checkpoint;
 class Communicator;
 
+// Parsed and range-checked by the command; the library only checks how they fit the model and
+// the data.
 struct TrainOptions {
   std::string model_dir, data_dir, out_dir;
   std::string trainable;  // "" (newest stage), newest, stage:NAME, blocks:I,J, all
   std::string also;       // embed, head
   AdamWConfig adamw;
   double lr = 2e-4, min_lr = 0.0;
-  std::string schedule = "cosine", warmup = "0";
+  Schedule::Kind schedule = Schedule::Kind::Cosine;
+  Warmup warmup;
   double grad_clip = 1.0;  // global norm; 0 = off
   int64_t seq_len = 2048, batch_size = 1, grad_accum = 1;
   int64_t steps = 0, tokens = 0;  // stop after this many (0 = unset)
   double epochs = 0;              // or this many passes over the data (default 1)
   bool shuffle = true;
   uint64_t seed = 0;
-  std::string device = "cpu", precision = "fp32";
+  std::string device = "cpu";
+  bool bf16 = false;  // bf16 compute (float32 masters either way)
   bool activation_checkpointing = false;
   int64_t eval_every = 0, eval_batches = 20;  // 0 = only at the end
   int64_t save_every = 0, keep_checkpoints = 2;
@@ -70,6 +71,7 @@ class Trainer {
 
   StepResult step();          // one optimizer step (grad_accum micro-batches)
   double evaluate();          // mean loss on the validation split (NaN when it has none)
+  bool evaluated_at_this_step() const { return last_eval_step_ == step_; }
   void save_checkpoint();     // atomic; keeps the newest keep_checkpoints
   void export_model();        // the trained model as a complete HF folder in out_dir
   bool should_eval() const;
@@ -83,29 +85,22 @@ class Trainer {
   AdamW& optimizer() { return *optimizer_; }
 
  private:
-  void prepare_output();
-  void resume();
-  std::filesystem::path checkpoint_dir(int64_t step) const;
-  void log_metrics(const json& record);
+  void resume(const SavedCheckpoint& saved);
+  bool main_rank() const;
 
   TrainOptions o_;
   std::shared_ptr<Communicator> comm_;
-  std::shared_ptr<const Checkpoint> checkpoint_;
+  ModelFolder base_;
   std::unique_ptr<Model> model_;
-  std::optional<Manifest> manifest_;
   TrainableSpec trainable_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<BatchLoader> loader_;
   DataInfo data_;
   Schedule schedule_;
-  int64_t step_ = 0, total_steps_ = 0, tokens_seen_ = 0, resumed_from_ = 0;
+  std::unique_ptr<RunFolder> run_;
+  int64_t step_ = 0, total_steps_ = 0, tokens_seen_ = 0, resumed_from_ = 0, last_eval_step_ = -1;
   double last_loss_ = NAN, last_eval_loss_ = NAN;
   std::string last_checkpoint_;
-  std::ofstream metrics_;
 };
-
-// Set by SIGINT/SIGTERM handlers: the train loop saves a checkpoint and stops cleanly.
-extern std::atomic<int> g_stop_signal;
-void install_stop_handlers();
 
 }  // namespace llamapro

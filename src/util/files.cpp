@@ -14,6 +14,8 @@
 namespace llamapro {
 
 std::string read_file(const fs::path& path) {
+  std::error_code ec;
+  LP_CHECK(!fs::is_directory(path, ec), path.string(), " is a folder; expected a file");
   std::ifstream in(path, std::ios::binary);
   LP_CHECK(in.good(), "cannot read ", path.string(), ": ", std::strerror(errno));
   std::ostringstream ss;
@@ -77,46 +79,6 @@ void AtomicFile::commit() {
   LP_CHECK(::rename(temp_.c_str(), target_.c_str()) == 0, "cannot rename ", temp_.string(), " to ",
            target_.string(), ": ", std::strerror(errno));
   committed_ = true;
-}
-
-StagingDir::StagingDir(fs::path target, bool overwrite) : target_(std::move(target)) {
-  if (target_.filename().empty()) target_ = target_.parent_path();  // "out/" -> "out"
-  LP_CHECK(overwrite || !fs::exists(target_), "output ", target_.string(),
-           " already exists (use --force to replace it)");
-  fs::path parent = fs::absolute(target_).parent_path();
-  LP_CHECK(fs::is_directory(parent), "cannot create ", target_.string(), ": parent directory ",
-           parent.string(), " does not exist");
-  staging_ = target_;
-  staging_ += ".partial-" + std::to_string(getpid());
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
-  fs::create_directory(staging_, ec);
-  LP_CHECK(!ec, "cannot create ", staging_.string(), ": ", ec.message());
-}
-
-StagingDir::~StagingDir() {
-  if (committed_) return;
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
-}
-
-void StagingDir::commit() {
-  std::error_code ec;
-  fs::path old;
-  if (fs::exists(target_)) {
-    // Move the old output aside first so that a failed rename can put it back.
-    old = target_;
-    old += ".old-" + std::to_string(getpid());
-    fs::rename(target_, old, ec);
-    LP_CHECK(!ec, "cannot replace ", target_.string(), ": ", ec.message());
-  }
-  fs::rename(staging_, target_, ec);
-  if (ec) {
-    if (!old.empty()) fs::rename(old, target_);
-    LP_FAIL("cannot move ", staging_.string(), " to ", target_.string(), ": ", ec.message());
-  }
-  committed_ = true;
-  if (!old.empty()) fs::remove_all(old, ec);
 }
 
 }  // namespace llamapro

@@ -1,6 +1,6 @@
-// files.h — file and directory helpers, all with the "nothing lost" rule: outputs are built in
-// a temporary sibling and renamed into place, so an interrupted run leaves the old state or
-// the new, never half.
+// files.h — whole-file reads and atomic single-file writes (a temporary sibling renamed into
+// place, so an interrupted write leaves the old file or the new, never half). Outputs a user
+// names go through util/output.h, which adds the rules about inputs, --force and locks.
 #pragma once
 
 #include <cstdint>
@@ -37,24 +37,6 @@ class AtomicFile {
  private:
   fs::path target_, temp_;
   int fd_ = -1;
-  bool committed_ = false;
-};
-
-// An output directory built in a temporary sibling ("OUT.partial-<pid>") and renamed into
-// place by commit(). With overwrite, an existing OUT is replaced only at commit time.
-class StagingDir {
- public:
-  StagingDir(fs::path target, bool overwrite);
-  ~StagingDir();
-  StagingDir(const StagingDir&) = delete;
-  StagingDir& operator=(const StagingDir&) = delete;
-
-  const fs::path& path() const { return staging_; }  // write here
-  const fs::path& target() const { return target_; }
-  void commit();
-
- private:
-  fs::path target_, staging_;
   bool committed_ = false;
 };
 

@@ -17,10 +17,10 @@ namespace {
 using testing::fixture;
 using testing::TempDir;
 
-ExpandOptions quiet(ExpansionPlan plan) {
+// Expansion with a copy of block i after each i in `after`, identity zeroing, no progress bar.
+ExpandOptions quiet(std::vector<int64_t> after) {
   ExpandOptions o;
-  o.plan = std::move(plan);
-  o.plan.zeroed = {"self_attn.o_proj", "mlp.down_proj"};
+  o.request.after = std::move(after);
   o.progress = false;
   return o;
 }
@@ -51,8 +51,7 @@ TEST_P(ExpandFixture, BitIdenticalToReferenceExpansion) {
   const FixtureCase& c = GetParam();
   const std::string base = fixture(std::string("models/") + c.model);
   TempDir tmp;
-  ModelConfig config = ModelConfig::from_json(read_json_file(base + "/config.json"), "config");
-  ExpandOptions o = quiet(plan_after(config.num_hidden_layers, c.after));
+  ExpandOptions o = quiet(c.after);
   o.dtype = c.dtype;
   ExpandResult r = expand_model(base, tmp.str("out"), o);
   expect_same_tensors(tmp.str("out"), base + "-expanded");
@@ -77,7 +76,7 @@ INSTANTIATE_TEST_SUITE_P(Models, ExpandFixture,
 TEST(Expander, ShardsTheOutputAndKeepsSideFiles) {
   LP_REQUIRE_FIXTURES();
   TempDir tmp;
-  ExpandOptions o = quiet(plan_after(5, {2, 4}));
+  ExpandOptions o = quiet({2, 4});
   o.max_shard_bytes = 100'000;
   ExpandResult r = expand_model(fixture("models/stories260K"), tmp.str("out"), o);
   EXPECT_GT(r.shards, 5u);
@@ -89,8 +88,8 @@ TEST(Expander, ShardsTheOutputAndKeepsSideFiles) {
 TEST(Expander, TwoStagesGiveAManifestWithShiftedIndices) {
   LP_REQUIRE_FIXTURES();
   TempDir tmp;
-  expand_model(fixture("models/stories260K"), tmp.str("s1"), quiet(plan_after(5, {2, 4})));  // new at 3, 6
-  ExpandOptions o = quiet(plan_after(7, {0, 3}));  // copies of block 0 and of stage-1's block 3
+  expand_model(fixture("models/stories260K"), tmp.str("s1"), quiet({2, 4}));  // new at 3, 6
+  ExpandOptions o = quiet({0, 3});  // copies of block 0 and of stage-1's block 3
   o.stage = "math";
   ExpandResult r = expand_model(tmp.str("s1"), tmp.str("s2"), o);
   const Manifest& m = r.manifest;
@@ -118,8 +117,8 @@ TEST(Expander, TwoStagesGiveAManifestWithShiftedIndices) {
 TEST(Expander, RandomInitKeepsZeroedOutputs) {
   LP_REQUIRE_FIXTURES();
   TempDir tmp;
-  ExpandOptions o = quiet(plan_after(4, {1}));
-  o.plan.init = BlockInit::Random;
+  ExpandOptions o = quiet({1});
+  o.request.init = BlockInit::Random;
   o.seed = 7;
   expand_model(fixture("models/tiny-llama"), tmp.str("out"), o);
   Checkpoint ck = Checkpoint::open(tmp.str("out"));
@@ -147,7 +146,7 @@ TEST(Expander, RefusesExistingOutputUnlessForcedAndNeverTouchesInput) {
     return files;
   };
   auto before = snapshot(fixture("models/tiny-llama"));
-  ExpandOptions o = quiet(plan_after(4, {1}));
+  ExpandOptions o = quiet({1});
   EXPECT_THROW(expand_model(fixture("models/tiny-llama"), tmp.str("out"), o), Error);
   o.force = true;
   expand_model(fixture("models/tiny-llama"), tmp.str("out"), o);
@@ -162,8 +161,8 @@ TEST(Expander, RefusesExistingOutputUnlessForcedAndNeverTouchesInput) {
 TEST(Expander, FailureLeavesNoOutput) {
   LP_REQUIRE_FIXTURES();
   TempDir tmp;
-  ExpandOptions o = quiet(plan_after(4, {1}));
-  o.plan.zeroed = {"mlp.no_such_proj"};
+  ExpandOptions o = quiet({1});
+  o.request.zeroed = {"mlp.no_such_proj"};
   EXPECT_THROW(expand_model(fixture("models/tiny-llama"), tmp.str("out"), o), Error);
   EXPECT_FALSE(std::filesystem::exists(tmp.str("out")));
   EXPECT_TRUE(std::filesystem::is_empty(tmp.path()));

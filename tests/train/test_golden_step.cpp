@@ -62,7 +62,7 @@ TrainOptions golden_options(const Golden& g, const std::string& data, const std:
   o.adamw.eps = a["eps"].get<double>();
   o.adamw.weight_decay = a["weight_decay"].get<double>();
   o.adamw.decay_all = true;
-  o.schedule = "constant";
+  o.schedule = Schedule::Kind::Constant;
   o.grad_clip = 0;
   o.seq_len = g.seq_len;
   o.batch_size = 2;

@@ -37,11 +37,12 @@ TEST(Schedule, LinearAndConstant) {
 }
 
 TEST(Schedule, WarmupAsStepsOrFraction) {
-  EXPECT_EQ(parse_warmup("100", 1000), 100);
-  EXPECT_EQ(parse_warmup("0.06", 1000), 60);
-  EXPECT_EQ(parse_warmup("0", 1000), 0);
-  EXPECT_THROW(parse_warmup("-1", 10), Error);
-  EXPECT_THROW(parse_warmup("abc", 10), Error);
+  EXPECT_EQ(parse_warmup("100").steps(1000), 100);
+  EXPECT_EQ(parse_warmup("0.06").steps(1000), 60);
+  EXPECT_EQ(parse_warmup("0").steps(1000), 0);
+  EXPECT_THROW(parse_warmup("-1"), Error);
+  EXPECT_THROW(parse_warmup("abc"), Error);
+  EXPECT_THROW(parse_warmup("2.5"), Error);  // neither steps nor a fraction
   EXPECT_THROW(parse_schedule("step"), Error);
 }
 

@@ -1,4 +1,4 @@
-#include "expand/manifest.h"
+#include "model/manifest.h"
 
 #include <ctime>
 

@@ -1,0 +1,84 @@
+#include "train/export.h"
+
+#include <algorithm>
+#include <map>
+
+#include "model/model_folder.h"
+#include "train/adamw.h"
+#include "train/trainable.h"
+#include "util/check.h"
+#include "util/strings.h"
+
+namespace llamapro {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Manifest with_run(Manifest m, const TrainableSpec& trainable, const json& record, int64_t tokens) {
+  m.training.push_back(record);
+  for (auto& stage : m.stages) {  // stages whose blocks trained count the tokens they saw
+    bool touched = false;
+    for (int64_t b : m.blocks_of(stage.name))
+      touched |= std::binary_search(trainable.blocks.begin(), trainable.blocks.end(), b);
+    if (touched) stage.trained_tokens += tokens;
+  }
+  return m;
+}
+
+// Moves the finished model's files from `from` into `run_dir`, replacing an earlier export;
+// config.json last, since a folder with a config.json is a complete model.
+void move_into(const fs::path& from, const fs::path& run_dir) {
+  std::error_code ec;
+  fs::remove(run_dir / "config.json", ec);
+  for (const auto& e : fs::directory_iterator(run_dir)) {
+    const std::string n = e.path().filename().string();
+    if (e.is_regular_file() && (ends_with(n, ".safetensors") || n == "model.safetensors.index.json")) fs::remove(e.path());
+  }
+  for (const auto& e : fs::directory_iterator(from))
+    if (e.path().filename() != "config.json") fs::rename(e.path(), run_dir / e.path().filename());
+  fs::rename(from / "config.json", run_dir / "config.json");
+  fs::remove_all(from);
+}
+
+}  // namespace
+
+void export_trained_model(const ModelFolder& base, const AdamW& optimizer, const TrainableSpec& trainable,
+                          const json& record, int64_t tokens, const fs::path& run_dir) {
+  std::map<std::string, size_t> trained;  // HF name -> optimizer slot
+  const auto& params = optimizer.parameters();
+  for (size_t i = 0; i < params.size(); i++) trained[params[i].name] = i;
+
+  const Checkpoint& ck = *base.checkpoint;
+  std::vector<TensorSpec> specs;
+  for (const auto& name : ck.names()) {
+    const TensorInfo& t = *ck.tensor(name).info;
+    specs.push_back({name, t.dtype, t.shape});
+  }
+  const fs::path staged = run_dir / ".model";
+  {
+    ModelFolderWriter writer({staged, OutputKind::Folder, {}, /*force=*/true}, specs, 5'000'000'000);
+    for (const auto& spec : specs) {
+      TensorRef ref = ck.tensor(spec.name);
+      auto it = trained.find(spec.name);
+      if (it == trained.end()) {  // frozen: the stored bytes, unchanged
+        writer.tensors().append_from_file(ref.file->mapping().fd(), ref.file->file_offset(*ref.info), spec.nbytes());
+        continue;
+      }
+      torch::Tensor master = optimizer.master(it->second).detach().to(torch::kCPU).contiguous();
+      std::vector<uint8_t> bytes(spec.nbytes());
+      convert_elements(master.data_ptr(), DType::F32, bytes.data(), spec.dtype, size_t(master.numel()));
+      writer.tensors().append(bytes.data(), bytes.size());
+    }
+    const Manifest manifest = with_run(base.manifest, trainable, record, tokens);
+    ModelConfig config = base.config;
+    ModelFolderWriter::Finish finish;
+    finish.config = &config;
+    finish.manifest = &manifest;
+    finish.side_files_from = base.dir();
+    writer.finish(finish);
+  }
+  move_into(staged, run_dir);
+}
+
+}  // namespace llamapro

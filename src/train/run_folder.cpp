@@ -1,0 +1,152 @@
+#include "train/run_folder.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "util/check.h"
+#include "util/files.h"
+#include "util/strings.h"
+
+namespace llamapro {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kRunJson = "run.json";
+constexpr const char* kMetrics = "metrics.jsonl";
+constexpr const char* kCheckpoints = "checkpoints";
+
+std::string step_name(int64_t step) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step-%08lld", (long long)step);
+  return buf;
+}
+
+bool is_checkpoint_name(const std::string& name) {
+  return starts_with(name, "step-") && name.find('.') == std::string::npos;
+}
+
+// What differs between two run.json objects, for the refusal message.
+std::string differences(const json& previous, const json& identity) {
+  std::string what;
+  for (const auto& [k, v] : identity.items())
+    if (!previous.contains(k) || previous[k] != v) what += (what.empty() ? "" : ", ") + k;
+  return what.empty() ? "settings" : what;
+}
+
+// Files and folders of killed runs inside the run folder (x.partial-PID, checkpoint stages).
+void remove_stale_partials(const fs::path& dir) {
+  std::error_code ec;
+  for (const fs::path& d : {dir, dir / kCheckpoints}) {
+    std::vector<fs::path> stale;
+    for (const auto& e : fs::directory_iterator(d, ec))
+      if (e.path().filename().string().find(".partial-") != std::string::npos) stale.push_back(e.path());
+    for (const auto& p : stale) {
+      std::fprintf(stderr, "note: removing %s, left unfinished by a run that was stopped\n", p.string().c_str());
+      fs::remove_all(p, ec);
+    }
+  }
+}
+
+}  // namespace
+
+RunFolder::RunFolder(fs::path dir, const json& identity, const std::vector<fs::path>& inputs, bool force, bool owner)
+    : dir_(std::move(dir)), identity_(identity), owner_(owner) {
+  LP_CHECK(!dir_.empty(), "-o: the output path is empty");
+  check_not_an_input(dir_, inputs, "-o");
+  if (owner_) lock_ = std::make_unique<OutputLock>(dir_);
+  std::error_code ec;
+  if (fs::exists(dir_ / kRunJson)) {
+    json previous = read_json_file(dir_ / kRunJson);
+    if (previous == identity) return;  // the same run: continue it
+    const bool data_changed = previous.is_object() && previous.contains("data_fingerprint") &&
+                              previous["data_fingerprint"] != identity["data_fingerprint"] &&
+                              differences(previous, identity) == "data_fingerprint";
+    LP_CHECK(force || !data_changed, dir_.string(), " holds a run on data ", identity.value("data", std::string()),
+             " whose contents changed since (data.json or shard sizes differ); resuming would not be exact: use "
+             "another -o or --force to start over");
+    LP_CHECK(force, dir_.string(), " holds a different training run (", differences(previous, identity),
+             " differ); use another -o or --force to start over");
+  } else if (fs::exists(dir_)) {
+    LP_CHECK(fs::is_directory(dir_), "-o ", dir_.string(), " is not a folder");
+    if (!fs::is_empty(dir_, ec)) {
+      LP_CHECK(force, "-o ", dir_.string(), " exists and is not a llamapro training run; use another -o or --force");
+      LP_CHECK(is_replaceable_folder(dir_), "-o ", dir_.string(),
+               " is a folder llamapro did not write (none of config.json, data.json or run.json in it); not replacing "
+               "it, even with --force");
+    }
+  }
+  fresh_ = true;
+}
+
+void RunFolder::create() {
+  if (!owner_) return;
+  std::error_code ec;
+  if (fresh_ && fs::exists(dir_)) {
+    fs::remove_all(dir_, ec);
+    LP_CHECK(!ec, "cannot clear ", dir_.string(), ": ", ec.message());
+  }
+  fs::create_directories(dir_ / kCheckpoints, ec);
+  LP_CHECK(!ec, "cannot create ", (dir_ / kCheckpoints).string(), ": ", ec.message());
+  remove_stale_partials(dir_);
+  if (fresh_) write_json_file(dir_ / kRunJson, identity_);
+}
+
+std::optional<SavedCheckpoint> RunFolder::newest_checkpoint() const {
+  std::string newest;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ / kCheckpoints, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && is_checkpoint_name(name) && fs::exists(e.path() / "state.json") && name > newest)
+      newest = name;
+  }
+  if (newest.empty()) return std::nullopt;
+  const fs::path d = dir_ / kCheckpoints / newest;
+  return SavedCheckpoint{d, read_json_file(d / "state.json")};
+}
+
+fs::path RunFolder::save_checkpoint(int64_t step, json state, int64_t keep,
+                                    const std::function<void(const fs::path&)>& write_tensors) {
+  const fs::path target = dir_ / kCheckpoints / step_name(step);
+  if (!owner_) return target;
+  std::error_code ec;
+  if (metrics_.is_open()) state["metrics_bytes"] = static_cast<int64_t>(fs::file_size(dir_ / kMetrics, ec));
+  {
+    Output out({target, OutputKind::Folder, {}, /*force=*/true, "checkpoint", {"state.json"}});
+    write_tensors(out.path() / "optimizer.safetensors");
+    write_json_file(out.path() / "state.json", state);
+    out.commit();
+  }
+  std::vector<fs::path> all;
+  for (const auto& e : fs::directory_iterator(dir_ / kCheckpoints))
+    if (e.is_directory() && is_checkpoint_name(e.path().filename().string())) all.push_back(e.path());
+  std::sort(all.begin(), all.end());
+  for (size_t i = 0; i + size_t(keep) < all.size(); i++) fs::remove_all(all[i]);
+  return target;
+}
+
+void RunFolder::open_metrics(const std::optional<SavedCheckpoint>& resumed) {
+  if (!owner_) return;
+  const fs::path file = dir_ / kMetrics;
+  // Records after the checkpoint belong to steps that will run again.
+  int64_t keep = 0;
+  if (resumed) keep = json_get_or<int64_t>(resumed->state, "metrics_bytes", 0, (resumed->dir / "state.json").string());
+  std::error_code ec;
+  if (fs::exists(file) && int64_t(fs::file_size(file, ec)) > keep) {
+    fs::resize_file(file, uintmax_t(keep), ec);
+    LP_CHECK(!ec, "cannot cut ", file.string(), " back to the checkpoint: ", ec.message());
+  }
+  metrics_.open(file, std::ios::app);
+  LP_CHECK(metrics_.good(), "cannot open ", file.string(), " for appending");
+}
+
+void RunFolder::log(const json& record) {
+  if (!metrics_.is_open()) return;
+  metrics_ << record.dump() << "\n";
+  metrics_.flush();
+}
+
+}  // namespace llamapro

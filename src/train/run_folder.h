@@ -1,0 +1,58 @@
+// run_folder.h — the output folder of a training run and everything that keeps it honest:
+// run.json (the settings and the data's fingerprint: a rerun continues only the same run on
+// the same data), the lock (one run at a time), checkpoints/step-NNNNNNNN (written through
+// util/output, pruned to the newest few, the newest found for resuming) and metrics.jsonl
+// (cut back to what the resumed checkpoint had seen, so every record appears once).
+//
+// In a data-parallel run only rank 0 owns the folder (locks, writes); the others read.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "util/json.h"
+#include "util/output.h"
+
+namespace llamapro {
+
+struct SavedCheckpoint {
+  std::filesystem::path dir;  // holds optimizer.safetensors and state.json
+  json state;                 // state.json
+};
+
+class RunFolder {
+ public:
+  // Claims `dir`: refuses an input, locks, removes stages of killed runs, and continues the
+  // run found there when its run.json equals `identity`. Otherwise starts afresh: in a new or
+  // empty folder, or with `force` over another llamapro run (never over a foreign folder).
+  RunFolder(std::filesystem::path dir, const json& identity, const std::vector<std::filesystem::path>& inputs,
+            bool force, bool owner);
+  // Phase two for the owner, after every rank has seen the old state: create the folder.
+  void create();
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::optional<SavedCheckpoint> newest_checkpoint() const;
+
+  // Atomically writes checkpoints/step-N with the tensors' writer and state.json, then
+  // removes all but the newest `keep`. state gets "metrics_bytes" so a resume can cut the log.
+  // Returns the checkpoint's folder.
+  std::filesystem::path save_checkpoint(int64_t step, json state, int64_t keep,
+                       const std::function<void(const std::filesystem::path& file)>& write_tensors);
+  // Opens metrics.jsonl for appending, first cutting it back to what `resumed` had recorded.
+  void open_metrics(const std::optional<SavedCheckpoint>& resumed);
+  void log(const json& record);
+
+ private:
+  std::filesystem::path dir_;
+  json identity_;
+  bool owner_ = false, fresh_ = false;
+  std::unique_ptr<OutputLock> lock_;
+  std::ofstream metrics_;
+};
+
+}  // namespace llamapro
