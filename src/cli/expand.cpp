@@ -23,7 +23,7 @@ struct ExpandCliOptions {
   std::string after, placement = "interleave", zero = "self_attn.o_proj,mlp.down_proj", init = "copy";
   std::string stage, shard_size = "5GB", dtype = "keep";
   uint64_t seed = 0;
-  bool verify = false, dry_run = false, force = false;
+  bool verify = false, dry_run = false, force = false, progress = true;
   VerifyOptions verify_options;
 };
 
@@ -61,11 +61,15 @@ void run_expand(const ExpandCliOptions& o) {
   if (!o.dry_run) check_output({o.out_dir, OutputKind::Folder, {o.model_dir}, o.force});  // before any work
   const ModelFolder in = ModelFolder::open(o.model_dir);
   const ExpansionPlan plan = make_plan(e.request, in.config.num_hidden_layers);
+  if (o.verify)  // refused before the expansion is written, not after
+    LP_CHECK(o.verify_options.seq_len <= in.config.max_position_embeddings, "--verify-seq-len ", o.verify_options.seq_len,
+             " exceeds the model's ", in.config.max_position_embeddings, " positions");
   e.stage = o.stage;
   e.max_shard_bytes = parse_size(o.shard_size);
   if (o.dtype != "keep") e.dtype = parse_weight_dtype(o.dtype);
   e.seed = o.seed;
   e.force = o.force;
+  e.progress = o.progress;
   if (!plan.preserves_output())
     std::fprintf(stderr, "warning: with --zero %s the new blocks do not compute the identity; the expanded model's "
                  "outputs will differ from the base\n", o.zero.c_str());
@@ -121,6 +125,7 @@ void add_expand(CLI::App& app) {
   add_verify_options(*cmd, o->verify_options);
   cmd->add_flag("--dry-run", o->dry_run, "print the plan and the size, write nothing");
   cmd->add_flag("--force", o->force, "replace an existing output folder (never an input)");
+  cmd->add_flag("!--no-progress", o->progress, "no progress bar");
   cmd->callback([o] { run_expand(*o); });
 }
 

@@ -17,7 +17,7 @@ struct InitOptions {
   std::string out_dir, preset = "tiny", config_file, dtype = "f32", shard_size = "5GB";
   int64_t layers = 0;
   uint64_t seed = 0;
-  bool force = false, list = false;
+  bool force = false, list = false, progress = true;
 };
 
 void run_init(const InitOptions& o) {
@@ -33,6 +33,7 @@ void run_init(const InitOptions& o) {
   r.dtype = parse_weight_dtype(o.dtype);
   r.seed = o.seed;
   r.force = o.force;
+  r.progress = o.progress;
   r.max_shard_bytes = parse_size(o.shard_size);
   write_random_model(config, o.out_dir, r);
   std::printf("wrote %s: random %s, %lld layers, seed %llu\n", o.out_dir.c_str(), config.architecture.c_str(),
@@ -53,6 +54,7 @@ void add_init(CLI::App& app) {
   cmd->add_option("--shard-size", o->shard_size, "maximum shard size")->capture_default_str();
   cmd->add_flag("--force", o->force, "replace an existing output folder");
   cmd->add_flag("--list", o->list, "list the presets");
+  cmd->add_flag("!--no-progress", o->progress, "no progress bar");
   cmd->callback([o] { run_init(*o); });
 }
 

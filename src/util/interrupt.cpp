@@ -1,10 +1,11 @@
 #include "util/interrupt.h"
 
-#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -34,10 +35,24 @@ std::atomic<int> g_stop{0};
   _exit(128 + sig);
 }
 
-void watch(sigset_t set) {
+int g_pipe[2] = {-1, -1};  // the handler writes the signal number; the watcher reads it
+
+// The only work done in signal context: one async-signal-safe write.
+void on_signal(int sig) {
+  const int saved = errno;
+  unsigned char b = static_cast<unsigned char>(sig);
+  if (::write(g_pipe[1], &b, 1) < 0) {
+  }
+  errno = saved;
+}
+
+void watch() {
   for (;;) {
-    int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
+    unsigned char b = 0;
+    ssize_t n = ::read(g_pipe[0], &b, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) return;
+    const int sig = b;
     if (g_graceful.load()) {
       int expected = 0;
       if (g_stop.compare_exchange_strong(expected, sig)) continue;  // the first one is a request
@@ -51,14 +66,20 @@ void watch(sigset_t set) {
 void install_interrupt_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    // Blocked here, before any other thread exists, so every later thread inherits the mask
-    // and only the watcher ever receives these signals.
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread(watch, set).detach();
+    // A handler rather than sigwait(): libraries start threads before main (OpenBLAS), and a
+    // process signal may land on any of them.
+    if (::pipe2(g_pipe, O_CLOEXEC) != 0) return;
+    std::thread(watch).detach();
+    for (int sig : {SIGINT, SIGTERM}) {
+      struct sigaction old {};
+      ::sigaction(sig, nullptr, &old);
+      if (old.sa_handler == SIG_IGN) continue;  // ignored by whoever started us (nohup, a background job): keep it so
+      struct sigaction sa {};
+      sa.sa_handler = on_signal;
+      sigemptyset(&sa.sa_mask);
+      sa.sa_flags = SA_RESTART;
+      ::sigaction(sig, &sa, nullptr);
+    }
   });
 }
 

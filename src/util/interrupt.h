@@ -1,9 +1,9 @@
 // interrupt.h — SIGINT and SIGTERM without losing or leaving files.
 //
-// install_interrupt_handler(), called first thing in main, blocks both signals in every thread
-// and waits for them on one watcher thread (ordinary code, not a signal handler, so it may
-// remove folders). When one arrives, the watcher removes every registered unfinished output and
-// exits with 128 + signal (130, 143). A command that can stop cleanly (train: save a checkpoint)
+// install_interrupt_handler(), called first thing in main, routes both signals to one watcher
+// thread (the handler only writes the signal's number to a pipe; the watcher is ordinary code,
+// so it may remove folders). When one arrives, the watcher removes every registered unfinished
+// output and exits with 128 + signal (130, 143). A command that can stop cleanly (train: save a checkpoint)
 // turns the first signal into a request it polls; a second signal interrupts as usual.
 // Without install_interrupt_handler() (library use, tests) signals keep their default action.
 #pragma once

@@ -69,11 +69,12 @@ inline std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// Runs the llamapro binary with a shell-quoted argument string.
-inline CliResult run_cli(const std::string& args) {
+// Runs the llamapro binary with a shell-quoted argument string, in `dir` when given, for at
+// most 10 minutes (a hang shows as status 124).
+inline CliResult run_cli_in(const std::string& dir, const std::string& args) {
   TempDir tmp;
-  std::string cmd = std::string(LLAMAPRO_BIN) + " " + args + " >" + tmp.str("out") + " 2>" +
-                    tmp.str("err") + " </dev/null";
+  std::string cmd = (dir.empty() ? std::string() : "cd '" + dir + "' && ") + "timeout 600 " + std::string(LLAMAPRO_BIN) +
+                    " " + args + " >" + tmp.str("out") + " 2>" + tmp.str("err") + " </dev/null";
   int raw = std::system(cmd.c_str());
   CliResult r;
   if (WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
@@ -82,6 +83,8 @@ inline CliResult run_cli(const std::string& args) {
   r.err = read_text(tmp.str("err"));
   return r;
 }
+
+inline CliResult run_cli(const std::string& args) { return run_cli_in("", args); }
 
 // A failed run by the rules of the house: exit 1, and one "error: " line on stderr.
 inline ::testing::AssertionResult is_clean_error(const CliResult& r) {

@@ -36,15 +36,6 @@ std::string prepare_text(const TempDir& tmp, const std::string& model, double va
   return tmp.str("data");
 }
 
-bool wait_for(const std::string& path, double seconds) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (std::filesystem::exists(path)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return false;
-}
-
 void expect_same_weights(const std::string& a_dir, const std::string& b_dir) {
   Checkpoint a = Checkpoint::open(a_dir), b = Checkpoint::open(b_dir);
   ASSERT_EQ(a.names(), b.names());

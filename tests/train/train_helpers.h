@@ -4,16 +4,13 @@
 
 #include <torch/torch.h>
 
-#include <fcntl.h>
-#include <sys/types.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/fixtures.h"
+#include "common/processes.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "util/strings.h"
@@ -34,26 +31,6 @@ inline std::string prepare_ids(const TempDir& tmp, const std::string& model_dir,
                         tmp.str(name) + " --val-fraction 0 --no-progress");
   EXPECT_EQ(r.status, 0) << r.err;
   return tmp.str(name);
-}
-
-// Starts the llamapro binary in the background with a space-separated argument string and
-// extra environment variables; stdout and stderr go to `log` (/dev/null by default).
-inline pid_t spawn_cli(const std::string& args, const std::vector<std::pair<std::string, std::string>>& env = {},
-                       const std::string& log = "/dev/null") {
-  std::vector<std::string> parts = split(args, ' ');
-  pid_t pid = fork();
-  if (pid == 0) {
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> argv = {const_cast<char*>(LLAMAPRO_BIN)};
-    for (auto& p : parts) argv.push_back(p.data());
-    argv.push_back(nullptr);
-    execv(LLAMAPRO_BIN, argv.data());
-    _exit(127);
-  }
-  return pid;
 }
 
 // A float32 copy of a tensor stored in a safetensors file / model folder.

@@ -1,0 +1,166 @@
+// test_bad_input.cpp — the table of bad requests: each must fail with one "error:" line naming
+// what was wrong, exit status 1, and leave every input byte-identical with nothing new beside
+// it (no output, no stage, no lock). The cases are what a new user tried, and their neighbours.
+#include <gtest/gtest.h>
+
+#include "reliability/workspace.h"
+
+namespace llamapro {
+namespace {
+
+using testing::is_one_error_line;
+using testing::Workspace;
+
+struct BadCase {
+  const char* args;   // run inside the workspace
+  const char* says;   // a part of the error line
+};
+
+void expect_refused(const std::vector<BadCase>& cases) {
+  Workspace ws;
+  const auto before = ws.snapshot();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args);
+    testing::CliResult r = ws.run(c.args);
+    EXPECT_TRUE(is_one_error_line(r));
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << "expected \"" << c.says << "\" in: " << r.err;
+    EXPECT_EQ(ws.snapshot(), before) << "the workspace changed";
+  }
+}
+
+TEST(BadInput, Score) {
+  expect_refused({
+      {"score m --ids ids.json --logits-out m/model.safetensors", "lies inside the input m"},
+      {"score m --ids ids.json --logits-out ids.json --force", "is the input ids.json"},
+      {"score m --ids ids.json --logits-out existing.bin", "already exists (use --force"},
+      {"score m --ids ids.json --logits-out adir --force", "is not a regular file"},
+      {"score m --ids ids.json --logits-out ''", "--logits-out: the path is empty"},
+      {"score m --ids ids.json --dtype f16", "--dtype f16 needs a CUDA device"},
+      {"score m --ids ids.json --batch 0", "--batch: 0 is not in [1,"},
+      {"score badeps --ids ids.json", "rms_norm_eps must be in (0, 1), got -1"},
+      {"score m --ids adir", "adir is a folder; expected a file"},
+  });
+}
+
+TEST(BadInput, DataPrepare) {
+  const std::string p = "data prepare --tokenizer m --no-progress ";
+  const std::vector<std::string> args = {
+      p + "--input a.txt -o m --force",          p + "--input par/corp -o par --force",
+      p + "--input a.txt -o a.txt --force",      p + "--input a.txt -o d",
+      p + "--input a.txt -o foreign --force",    p + "--input a.txt -o d2 --threads 100000",
+      p + "--input a.txt -o d2 --val-fraction 1", p + "--input a.txt -o d2 --shard-tokens 0",
+      p + "--input a.txt -o ''",                 p + "--input a.txt -o m/d2",
+      p + "--input missing.txt -o d2",           p + "--input a.txt -o nowhere/d2",
+      "data prepare --tokenizer adir --input a.txt -o d2", "data inspect m",
+      "data inspect d --sample-tokens -1",
+  };
+  const char* says[] = {
+      "-o m is the input m",  "-o par contains the input par/corp", "-o a.txt is the input a.txt",
+      "-o d already exists",  "llamapro did not write",             "--threads: 100000 is not in [0, 1024]",
+      "--val-fraction: 1 is not in [0, 1)", "--shard-tokens: 0 is not in", "the path is empty",
+      "-o m/d2 lies inside the input m", "missing.txt", "nowhere does not exist",
+      "tokenizer", "no data.json", "--sample-tokens: -1 is not in",
+  };
+  std::vector<BadCase> cases;
+  for (size_t i = 0; i < args.size(); i++) cases.push_back({args[i].c_str(), says[i]});
+  expect_refused(cases);
+}
+
+TEST(BadInput, Train) {
+  const std::string t = "train x --data d --seq-len 16 --no-progress ";
+  const std::vector<std::pair<std::string, std::string>> table = {
+      {"train x --data d -o x --force", "-o x is the input x"},
+      {t + "-o d --force", "-o d is the input d"},
+      {t + "-o x/run", "lies inside the input x"},
+      {t + "-o d/run", "lies inside the input d"},
+      {t + "-o t --steps 0", "--steps: 0 is not in [1,"},
+      {t + "-o t --tokens 0", "--tokens: 0 is not in [1,"},
+      {t + "-o t --tokens 1e30", "--tokens: 1e30 is not in [1, 1e+15]"},
+      {t + "-o t --epochs 0", "--epochs: 0 is not in (0,"},
+      {t + "-o t --eps -1", "--eps: -1 is not in (0, 1]"},
+      {t + "-o t --grad-clip -1", "--grad-clip: -1 is not in [0, inf)"},
+      {t + "-o t --keep-checkpoints 0", "--keep-checkpoints: 0 is not in [1,"},
+      {t + "-o t --save-every -1", "--save-every: -1 is not in [0,"},
+      {t + "-o t --eval-every -1", "--eval-every: -1 is not in [0,"},
+      {t + "-o t --eval-batches 0", "--eval-batches: 0 is not in [1,"},
+      {t + "-o t --min-lr 1 --lr 0.1", "--min-lr: 1 is above --lr 0.1"},
+      {t + "-o t --betas 2,2", "--betas: 2 is not in [0, 1)"},
+      {t + "-o t --betas a,b", "--betas: \"a\" is not a number"},
+      {t + "-o t --betas 0.9", "--betas: expected two numbers"},
+      {t + "-o t --weight-decay nan", "--weight-decay: \"nan\" is not a number"},
+      {t + "-o t --lr inf", "--lr: inf is not in (0, inf)"},
+      {t + "-o t --lr 0", "--lr: 0 is not in (0, inf)"},
+      {t + "-o t --precision fp16", "--precision"},
+      {t + "-o t --schedule step", "--schedule"},
+      {t + "-o t --warmup -1", "--warmup: -1 must not be negative"},
+      {t + "-o t --warmup 2.5", "--warmup: 2.5 is neither whole steps nor a fraction"},
+      {t + "-o t --device cuda", "sees no CUDA device"},
+      {t + "-o t --device tpu", "unknown device \"tpu\""},
+      {t + "-o foreign --force", "llamapro did not write"},
+      {t + "-o existing.bin --force", "is not a folder"},
+      {t + "-o t --seq-len 100000", "exceeds the model's 512 positions"},
+      {t + "-o t --seq-len 1", "--seq-len: 1 is not in [2,"},
+      {t + "-o t --trainable blocks:99", "--trainable block 99 is out of range"},
+      {t + "-o ''", "the path is empty"},
+      {"train m --data d -o t --seq-len 16", "no expansion stages"},
+      {"train x --data adir -o t --seq-len 16", "no data.json"},
+  };
+  std::vector<BadCase> cases;
+  for (const auto& [a, s] : table) cases.push_back({a.c_str(), s.c_str()});
+  expect_refused(cases);
+}
+
+TEST(BadInput, Expand) {
+  expect_refused({
+      {"expand m -o m --add 1 --force", "-o m is the input m"},
+      {"expand par2/base -o par2 --add 1 --force", "-o par2 contains the input par2/base"},
+      {"expand m -o m/sub --add 1", "-o m/sub lies inside the input m"},
+      {"expand mlink -o m --add 1 --force", "-o m is the input mlink"},
+      {"expand m -o mlink --add 1 --force", "-o mlink is the input m"},
+      {"expand m -o x --add 1", "-o x already exists (use --force"},
+      {"expand m -o foreign --add 1 --force", "llamapro did not write"},
+      {"expand m -o existing.bin --add 1 --force", "is not a folder"},
+      {"expand m -o '' --add 1", "the path is empty"},
+      {"expand m -o e --add 0", "--add: 0 is not in [1,"},
+      {"expand m -o e", "give exactly one of --add N or --after"},
+      {"expand m -o e --add 99", "--add 99 exceeds the model's 4 layers"},
+      {"expand m -o e --add 1 --verify --verify-samples 0", "--verify-samples: 0 is not in [1,"},
+      {"expand m -o e --add 1 --verify --verify-seq-len 100000", "exceeds the model's 512 positions"},
+      {"expand m -o e --add 1 --verify --verify-device cuda", "sees no CUDA device"},
+      {"expand m -o e --add 1 --zero mlp.nope", "unknown sub-module \"mlp.nope\""},
+      {"expand m -o e --add 1 --stage base", "stage name \"base\""},
+      {"expand fifo-model -o e --add 1", "is not a regular file"},
+      {"verify m x --verify-samples 0", "--verify-samples: 0 is not in [1,"},
+  });
+}
+
+TEST(BadInput, OtherCommands) {
+  expect_refused({
+      {"init -o e --layers 0", "--layers: 0 is not in [1,"},
+      {"init -o m", "-o m already exists"},
+      {"init -o foreign --force", "llamapro did not write"},
+      {"init -o e --config badeps.json", "rms_norm_eps must be in (0, 1)"},
+      {"init -o e --preset nope", "unknown preset \"nope\""},
+      {"eval m --data d --batches -1", "--batches: -1 is not in [0,"},
+      {"eval m --data d --seq-len 1", "--seq-len: 1 is not in [2,"},
+      {"eval m --data d --split test", "--split"},
+      {"generate m --prompt hi --top-p 0", "--top-p: 0 is not in (0, 1]"},
+      {"generate m --prompt hi --temperature -1", "--temperature: -1 is not in [0, 100]"},
+      {"generate m --prompt hi --dtype f16", "--dtype f16 needs a CUDA device"},
+      {"tokenize m --file adir", "adir is a folder; expected a file"},
+      {"inspect fifo-model", "is not a regular file"},
+      {"inspect nothing-here", "nothing-here"},
+      {"inpsect m", "unknown command \"inpsect\"; did you mean \"inspect\"?"},
+      {"foo", "unknown command \"foo\""},
+  });
+}
+
+TEST(BadInput, HelpIsACommandToo) {
+  Workspace ws;
+  testing::CliResult r = ws.run("help");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("expand"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace llamapro
