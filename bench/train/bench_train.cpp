@@ -19,6 +19,7 @@
 #include "expand/plan.h"
 #include "model/compat.h"
 #include "model/load.h"
+#include "model/loss.h"
 #include "model/random_model.h"
 #include "train/adamw.h"
 #include "util/check.h"

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "cli/commands.h"
-#include "model/manifest.h"
+#include "model/model_folder.h"
 #include "io/checkpoint.h"
 #include "model/config.h"
 #include "model/tensor_names.h"
@@ -182,11 +182,10 @@ void print_text(const json& s, const json* layers, const Manifest* manifest) {
 }
 
 void run_inspect(const InspectOptions& o) {
-  Checkpoint ck = Checkpoint::open(o.model_dir);
-  ModelConfig c = ModelConfig::from_json(ck.config(), (ck.dir() / "config.json").string());
-  validate_checkpoint(c, ck);
-  std::optional<Manifest> manifest = Manifest::load_if_present(ck.dir(), c.num_hidden_layers);
-  const Manifest* m = manifest ? &*manifest : nullptr;
+  const ModelFolder folder = ModelFolder::open(o.model_dir);
+  const Checkpoint& ck = *folder.checkpoint;
+  const ModelConfig& c = folder.config;
+  const Manifest* m = folder.has_manifest ? &folder.manifest : nullptr;
   json s = summary(c, ck, m);
   json layers = o.layers ? layer_table(c, ck, m) : json();
   if (o.json_out) {

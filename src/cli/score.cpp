@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "model/compat.h"
 #include "model/load.h"
+#include "model/loss.h"
 #include "util/json.h"
 #include "util/output.h"
 

@@ -2,20 +2,10 @@
 
 #include <algorithm>
 
+#include "model/loss.h"
 #include "util/check.h"
 
 namespace llamapro {
-
-torch::Tensor masked_next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids, const torch::Tensor& mask) {
-  if (!mask.defined()) return next_token_loss(logits, ids);
-  const int64_t T = ids.size(1), V = logits.size(2);
-  auto pred = logits.narrow(1, 0, T - 1).reshape({-1, V}).to(torch::kFloat);  // (B*(T-1), V)
-  auto target = ids.narrow(1, 1, T - 1).reshape({-1});                        // (B*(T-1))
-  auto weight = mask.narrow(1, 1, T - 1).reshape({-1}).to(torch::kFloat);     // (B*(T-1))
-  auto nll = torch::nn::functional::cross_entropy(
-      pred, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-  return (nll * weight).sum() / weight.sum().clamp_min(1.0);
-}
 
 BatchTensors batch_tensors(const Batch& b, const torch::Device& device) {
   BatchTensors t;
@@ -46,7 +36,7 @@ EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const 
   for (int64_t i = 0; i < batches; i++) {
     Batch b = loader.next();
     BatchTensors t = batch_tensors(b, model.options().device);
-    sum += masked_next_token_loss(model.forward(t.ids), t.ids, t.mask).item<double>();
+    sum += next_token_loss(model.forward(t.ids), t.ids, t.mask).item<double>();
     r.tokens += b.batch * b.seq_len;
   }
   r.loss = sum / double(batches);

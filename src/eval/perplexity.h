@@ -12,10 +12,6 @@
 
 namespace llamapro {
 
-// Mean cross-entropy of the next-token predictions whose target the mask marks; an undefined
-// mask means every position (then exactly transformers' labels=input_ids loss).
-torch::Tensor masked_next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids, const torch::Tensor& mask);
-
 // A batch as tensors on the model's device: ids (B, T) int64 and the mask (B, T) uint8, left
 // undefined when every token is a target.
 struct BatchTensors {

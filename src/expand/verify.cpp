@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "model/manifest.h"
 #include "io/checkpoint.h"
 #include "model/compat.h"
 #include "model/load.h"
+#include "model/model_folder.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
 #include "util/random.h"
@@ -33,9 +33,8 @@ VerifyResult verify_expansion(const std::filesystem::path& base_dir, const std::
   ModelOptions mo;
   mo.device = compat::parse_device(o.device);
   mo.dtype = torch::kFloat;  // the proof is made in float32 whatever the storage dtype
-  auto base_ck = std::make_shared<const Checkpoint>(Checkpoint::open(base_dir));
-  auto exp_ck = std::make_shared<const Checkpoint>(Checkpoint::open(expanded_dir));
-  Model base = load_model(base_ck, mo), expanded = load_model(exp_ck, mo);
+  const ModelFolder base_folder = ModelFolder::open(base_dir), exp_folder = ModelFolder::open(expanded_dir);
+  Model base = load_model(base_folder, mo), expanded = load_model(exp_folder, mo);
   LP_CHECK(base.config().vocab_size == expanded.config().vocab_size, "cannot compare ", base_dir.string(), " and ",
            expanded_dir.string(), ": vocabularies differ (", base.config().vocab_size, " vs ",
            expanded.config().vocab_size, ")");
@@ -59,7 +58,7 @@ VerifyResult verify_expansion(const std::filesystem::path& base_dir, const std::
   r.same_argmax = torch::equal(a.argmax(-1), b.argmax(-1));
 
   // The blocks added by the newest stage must pass their input through unchanged, bit for bit.
-  auto manifest = Manifest::load_if_present(expanded_dir, expanded.n_layers());
+  const Manifest* manifest = exp_folder.has_manifest ? &exp_folder.manifest : nullptr;
   if (manifest && !manifest->stages.empty()) {
     for (int64_t j : manifest->stages.back().positions) {
       torch::Tensor in = j == 0 ? torch::embedding(expanded.weights().embed, x) : hidden[size_t(j - 1)];
@@ -69,7 +68,7 @@ VerifyResult verify_expansion(const std::filesystem::path& base_dir, const std::
   }
   // Same weights, same kernels: the logits agree to the last bit up to float32 rounding of the
   // scale. Rounded storage (e.g. --dtype bf16) moves them by about that dtype's epsilon.
-  bool rounded = storage_dtype_changed(*base_ck, *exp_ck);
+  bool rounded = storage_dtype_changed(*base_folder.checkpoint, *exp_folder.checkpoint);
   r.tolerance = (rounded ? 5e-2 : 1e-6) * std::max(1.0, r.max_abs_logit);
   r.passed = r.max_abs_diff <= r.tolerance;
   for (const auto& nb : r.new_blocks) r.passed = r.passed && nb.max_abs_change == 0.0;

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "io/checkpoint.h"
+#include "model/model_folder.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
 
@@ -64,12 +65,12 @@ ModelWeights build_weights(const ModelConfig& c,
 }  // namespace
 
 Model load_model(const std::filesystem::path& dir, const ModelOptions& options) {
-  return load_model(std::make_shared<const Checkpoint>(Checkpoint::open(dir)), options);
+  return load_model(ModelFolder::open(dir), options);
 }
 
-Model load_model(std::shared_ptr<const Checkpoint> ck, const ModelOptions& options) {
-  ModelConfig c = ModelConfig::from_json(ck->config(), (ck->dir() / "config.json").string());
-  validate_checkpoint(c, *ck);
+Model load_model(const ModelFolder& folder, const ModelOptions& options) {
+  const std::shared_ptr<const Checkpoint>& ck = folder.checkpoint;
+  ModelConfig c = folder.config;
   bool borrowed = false;
   auto make = [&](const ExpectedTensor& e) {
     TensorRef r = ck->tensor(e.name);

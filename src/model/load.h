@@ -10,10 +10,12 @@
 
 namespace llamapro {
 
-// Opens the folder, checks its tensors against config.json, and builds the model. Float32
-// weights on CPU in float32 are used in place from the mapping; anything else is converted.
-Model load_model(const std::filesystem::path& dir, const ModelOptions& options);
-Model load_model(std::shared_ptr<const Checkpoint> ck, const ModelOptions& options);
+struct ModelFolder;
+
+// Builds the model of an opened (validated) folder. Float32 weights on CPU in float32 are used
+// in place from the mapping; anything else is converted.
+Model load_model(const ModelFolder& folder, const ModelOptions& options);
+Model load_model(const std::filesystem::path& dir, const ModelOptions& options);  // opens it first
 
 // Weights drawn as transformers initialises them: normal(0, initializer_range) for linear and
 // embedding matrices, ones for norms, zeros for biases; created directly on the device.

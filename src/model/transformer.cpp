@@ -16,16 +16,6 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return weight * xf.to(x.scalar_type());
 }
 
-torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids) {
-  LP_CHECK(logits.dim() == 3 && ids.dim() == 2 && logits.size(0) == ids.size(0) && logits.size(1) == ids.size(1),
-           "next_token_loss: logits (B, T, V) and ids (B, T) do not match");
-  const int64_t T = ids.size(1), V = logits.size(2);
-  LP_CHECK(T >= 2, "next_token_loss needs sequences of at least 2 tokens, got ", T);
-  auto pred = logits.narrow(1, 0, T - 1).reshape({-1, V}).to(torch::kFloat);  // (B*(T-1), V)
-  auto target = ids.narrow(1, 1, T - 1).reshape({-1}).to(pred.device());     // (B*(T-1))
-  return torch::nn::functional::cross_entropy(pred, target);
-}
-
 Model::Model(ModelConfig config, ModelWeights weights, ModelOptions options, std::shared_ptr<const Checkpoint> source)
     : config_(std::move(config)), w_(std::move(weights)), options_(options), source_(std::move(source)) {
   LP_CHECK(int64_t(w_.blocks.size()) == config_.num_hidden_layers, "model has ", w_.blocks.size(),

@@ -110,8 +110,4 @@ class Model {
 // x (B, T, C) normalised in float32 and scaled: weight * (x / rms(x)).to(x.dtype).
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
-// Mean next-token cross-entropy (float32 scalar): logits (B, T, V) at position t predict
-// ids[t + 1], as transformers' loss with labels = input_ids. Needs T >= 2.
-torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids);
-
 }  // namespace llamapro

@@ -37,17 +37,22 @@ std::string differences(const json& previous, const json& identity) {
   return what.empty() ? "settings" : what;
 }
 
-// Files and folders of killed runs inside the run folder (x.partial-PID, checkpoint stages).
+// What killed runs leave inside the run folder: stages (x.partial-PID) and the lock files of
+// its inner outputs. The folder's own lock is held, so none of them belongs to a live run.
 void remove_stale_partials(const fs::path& dir) {
   std::error_code ec;
   for (const fs::path& d : {dir, dir / kCheckpoints}) {
-    std::vector<fs::path> stale;
-    for (const auto& e : fs::directory_iterator(d, ec))
-      if (e.path().filename().string().find(".partial-") != std::string::npos) stale.push_back(e.path());
-    for (const auto& p : stale) {
+    std::vector<fs::path> stages, locks;
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.find(".partial-") != std::string::npos) stages.push_back(e.path());
+      else if (ends_with(name, ".lock")) locks.push_back(e.path());
+    }
+    for (const auto& p : stages) {
       std::fprintf(stderr, "note: removing %s, left unfinished by a run that was stopped\n", p.string().c_str());
       fs::remove_all(p, ec);
     }
+    for (const auto& p : locks) fs::remove(p, ec);
   }
 }
 

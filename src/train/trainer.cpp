@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "model/compat.h"
 #include "model/load.h"
+#include "model/loss.h"
 #include "train/distributed.h"
 #include "train/export.h"
 #include "util/check.h"
@@ -48,7 +49,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   mo.device = compat::parse_device(o_.device);
   if (comm_ && mo.device.is_cuda()) mo.device = torch::Device(torch::kCUDA, comm_->local_rank());
   mo.dtype = o_.bf16 ? torch::kBFloat16 : torch::kFloat;
-  model_ = std::make_unique<Model>(load_model(base_.checkpoint, mo));
+  model_ = std::make_unique<Model>(load_model(base_, mo));
   const ModelConfig& c = model_->config();
   LP_CHECK(o_.seq_len <= model_->max_sequence_length(), "--seq-len ", o_.seq_len, " exceeds the model's ",
            model_->max_sequence_length(), " positions");
@@ -143,7 +144,7 @@ std::string Trainer::describe() const {
 
 double Trainer::forward_backward(const Batch& batch) {
   BatchTensors t = batch_tensors(batch, model_->options().device);
-  torch::Tensor loss = masked_next_token_loss(model_->forward(t.ids), t.ids, t.mask);  // logits (B, T, V)
+  torch::Tensor loss = next_token_loss(model_->forward(t.ids), t.ids, t.mask);  // logits (B, T, V)
   (loss / double(o_.grad_accum)).backward();
   return loss.item<double>();
 }

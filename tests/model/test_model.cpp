@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "model/load.h"
+#include "model/loss.h"
 #include "model/rope.h"
 #include "model/tensor_names.h"
 #include "model/transformer.h"
