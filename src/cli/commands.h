@@ -18,5 +18,6 @@ void add_score(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_data(CLI::App& app);
 void add_tokenize(CLI::App& app);
+void add_export(CLI::App& app);
 
 }  // namespace llamapro::cli
