@@ -8,6 +8,7 @@
 
 #include "io/dtype.h"
 #include "model/model_folder.h"
+#include "model/random_model.h"
 #include "model/tensor_names.h"
 #include "tokenizer/tokenizer.h"
 #include "util/check.h"
@@ -220,16 +221,23 @@ void add_tokenizer(const ModelFolder& in, std::vector<GgufKeyValue>& kv, std::ve
   const fs::path file = in.dir() / "tokenizer.json";
   auto put = [&](const std::string& k, GgufValue v) { kv.push_back({k, std::move(v)}); };
   if (!fs::is_regular_file(file)) {
-    // No tokenizer: llama.cpp still needs a vocabulary of the model's size to run from ids.
-    notes.push_back("no tokenizer.json: the GGUF holds placeholder tokens; run it from token ids");
+    // No tokenizer: llama.cpp still needs a vocabulary of the model's size to run from ids. A
+    // byte-level one (ids 0..255 the 256 bytes, the rest placeholders) loads everywhere.
+    notes.push_back("no tokenizer.json: the GGUF holds a stand-in byte-level vocabulary; run it from token ids");
     Vocab v = padded_vocab(c.vocab_size);
+    for (const auto& [text, id] : byte_level_tokenizer_json()["model"]["vocab"].items())
+      if (id.get<int64_t>() < std::min<int64_t>(256, c.vocab_size)) {
+        v.tokens[size_t(id.get<int64_t>())] = text;
+        v.types[size_t(id.get<int64_t>())] = kNormal;
+      }
     if (c.bos_token_id && *c.bos_token_id < c.vocab_size) v.types[size_t(*c.bos_token_id)] = kControl;
     for (int64_t e : c.eos_token_ids)
       if (e < c.vocab_size) v.types[size_t(e)] = kControl;
-    put("tokenizer.ggml.model", GgufValue::string("llama"));
+    put("tokenizer.ggml.model", GgufValue::string("gpt2"));
+    put("tokenizer.ggml.pre", GgufValue::string("gpt-2"));
     put("tokenizer.ggml.tokens", GgufValue::strings(v.tokens));
-    put("tokenizer.ggml.scores", GgufValue::f32s(v.scores));
     put("tokenizer.ggml.token_type", GgufValue::i32s(v.types));
+    put("tokenizer.ggml.merges", GgufValue::strings({}));
     if (c.bos_token_id) put("tokenizer.ggml.bos_token_id", GgufValue::u32(uint32_t(*c.bos_token_id)));
     if (!c.eos_token_ids.empty()) put("tokenizer.ggml.eos_token_id", GgufValue::u32(uint32_t(c.eos_token_ids[0])));
     put("tokenizer.ggml.add_bos_token", GgufValue::boolean(false));
