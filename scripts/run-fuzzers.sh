@@ -14,7 +14,7 @@ fi
 build=$(cd "$1" && pwd) || exit 2
 seconds=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets=(fuzz_safetensors_header fuzz_config fuzz_tokenizer fuzz_shard)
+targets=(fuzz_safetensors_header fuzz_config fuzz_tokenizer fuzz_shard fuzz_gguf)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/llamapro-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "export/gguf.h"
 #include "model/model_folder.h"
 #include "io/checkpoint.h"
 #include "model/config.h"
@@ -181,7 +182,37 @@ void print_text(const json& s, const json* layers, const Manifest* manifest) {
   }
 }
 
+// A GGUF file: header, metadata (long arrays summarised) and tensors.
+void inspect_gguf(const InspectOptions& o) {
+  const GgufFile f(o.model_dir);
+  uint64_t bytes = 0;
+  for (const auto& t : f.tensors()) bytes += t.nbytes();
+  if (o.json_out) {
+    json j = {{"path", o.model_dir}, {"gguf_version", f.version()}, {"alignment", f.alignment()},
+              {"tensor_bytes", bytes}, {"metadata", json::object()}, {"tensors", json::array()}};
+    for (const auto& kv : f.metadata()) j["metadata"][kv.key] = kv.value.to_string(16);
+    for (const auto& t : f.tensors())
+      j["tensors"].push_back({{"name", t.name}, {"type", ggml_type_name(t.type)}, {"dims", t.dims}, {"offset", t.offset}});
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  std::printf("%s: GGUF version %u, %zu tensors (%s), %zu metadata keys, alignment %llu\n", o.model_dir.c_str(),
+              f.version(), f.tensors().size(), format_bytes(bytes).c_str(), f.metadata().size(),
+              (unsigned long long)f.alignment());
+  for (const auto& kv : f.metadata()) std::printf("  %-44s %s\n", kv.key.c_str(), kv.value.to_string().c_str());
+  if (!o.layers) {
+    std::printf("(--layers lists the tensors)\n");
+    return;
+  }
+  for (const auto& t : f.tensors()) {
+    std::string dims;
+    for (uint64_t d : t.dims) dims += (dims.empty() ? "" : " x ") + std::to_string(d);
+    std::printf("  %-32s %-5s %s\n", t.name.c_str(), ggml_type_name(t.type), dims.c_str());
+  }
+}
+
 void run_inspect(const InspectOptions& o) {
+  if (std::filesystem::is_regular_file(o.model_dir)) return inspect_gguf(o);
   const ModelFolder folder = ModelFolder::open(o.model_dir);
   const Checkpoint& ck = *folder.checkpoint;
   const ModelConfig& c = folder.config;
@@ -201,7 +232,7 @@ void run_inspect(const InspectOptions& o) {
 void add_inspect(CLI::App& app) {
   auto o = std::make_shared<InspectOptions>();
   auto* cmd = app.add_subcommand("inspect", "Show what a Hugging Face model folder holds");
-  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
+  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors), or a .gguf file")->required();
   cmd->add_flag("--json", o->json_out, "print as JSON");
   cmd->add_flag("--layers", o->layers, "add a per-layer table (with origin when a manifest exists)");
   cmd->callback([o] { run_inspect(*o); });

@@ -88,6 +88,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // No command, or a group (data, export) without its command: say which commands there are.
+    const CLI::App* group = &app;
+    while (!group->get_subcommands().empty()) group = group->get_subcommands().front();
+    if (!group->get_subcommands({}).empty() && group->get_subcommands().empty() &&
+        std::string(e.what()).find("subcommand is required") != std::string::npos) {
+      std::string names;
+      for (const CLI::App* sub : group->get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+      std::cerr << "error: llamapro " << group->get_name() << " needs a command: " << names << "\n";
+      return 1;
+    }
     std::cerr << "error: " << e.what() << " (see llamapro --help)\n";
     return 1;
   } catch (const std::bad_alloc&) {
