@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
         std::string(e.what()).find("subcommand is required") != std::string::npos) {
       std::string names;
       for (const CLI::App* sub : group->get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
-      std::cerr << "error: llamapro " << group->get_name() << " needs a command: " << names << "\n";
+      std::cerr << "error: " << (group == &app ? std::string("llamapro") : "llamapro " + group->get_name()) << " needs a command: " << names << "\n";
       return 1;
     }
     std::cerr << "error: " << e.what() << " (see llamapro --help)\n";

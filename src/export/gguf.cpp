@@ -229,6 +229,15 @@ void GgufWriter::append(const void* data, size_t n) {
   }
 }
 
+void GgufWriter::append_from_file(int fd, uint64_t offset, uint64_t n) {
+  LP_CHECK(tensor_ < tensors_.size() && tensor_written_ == 0 && n == tensors_[tensor_].nbytes(),
+           "internal: GGUF file copy must be one whole tensor");
+  file_->copy_from(fd, offset, n);
+  written_ += n;
+  pad();
+  tensor_++;
+}
+
 void GgufWriter::finish() {
   LP_CHECK(tensor_ == tensors_.size(), "internal: GGUF incomplete, next tensor \"",
            tensor_ < tensors_.size() ? tensors_[tensor_].name : "", "\"");

@@ -79,6 +79,8 @@ class GgufWriter {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   // Bytes of the current tensor, any piece size; padding is added between tensors.
   void append(const void* data, size_t n);
+  // A whole tensor's bytes taken from a file, copied inside the kernel (as cp does).
+  void append_from_file(int fd, uint64_t offset, uint64_t n);
   void finish();  // every tensor must be complete
   uint64_t bytes_written() const { return written_; }
 

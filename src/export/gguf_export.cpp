@@ -380,6 +380,12 @@ std::vector<GgufKeyValue> model_metadata(const ModelFolder& in, const Arch& arch
   return kv;
 }
 
+// A ggml type whose bytes are those of the stored dtype.
+bool same_bytes(DType stored, GgmlType t) {
+  return (stored == DType::F32 && t == GgmlType::F32) || (stored == DType::F16 && t == GgmlType::F16) ||
+         (stored == DType::BF16 && t == GgmlType::BF16);
+}
+
 }  // namespace
 
 GgmlType parse_gguf_type(const std::string& name) {
@@ -432,6 +438,12 @@ GgufExportResult export_gguf(const ModelFolder& in, const fs::path& out, const G
     const TensorRef ref = in.checkpoint->tensor(p.source);
     const uint64_t cols = p.info.dims[0], rows = p.info.nbytes() / ggml_row_bytes(p.info.type, cols);
     const bool vector = p.info.dims.size() == 1;
+    if (same_bytes(ref.info->dtype, p.info.type) && p.permute_heads == 0) {  // stored as llama.cpp wants it
+      writer.append_from_file(ref.file->mapping().fd(), ref.file->file_offset(*ref.info), p.info.nbytes());
+      done += p.info.nbytes();
+      if (o.progress) progress.update(done);
+      continue;
+    }
     row.resize(size_t(cols));
     bytes.resize(size_t(ggml_row_bytes(p.info.type, cols)));
     for (uint64_t r = 0; r < rows; r++) {
@@ -450,6 +462,8 @@ GgufExportResult export_gguf(const ModelFolder& in, const fs::path& out, const G
       done += bytes.size();
       if (o.progress && r % 64 == 0) progress.update(done);
     }
+    // Drop the pages read from the mapping, so memory stays a few rows whatever the model size.
+    ref.file->mapping().advise_done(ref.file->file_offset(*ref.info), ref.info->nbytes());
   }
   writer.finish();
   if (o.progress) progress.finish();
