@@ -1,5 +1,7 @@
-// eval.cpp — `llamapro eval MODEL... --data DIR...`: the loss of each model on each data
-// folder, side by side, with the change against the first model (domain gain, forgetting).
+// eval.cpp — `llamapro eval MODEL... --task NAME:FILE ... | --data DIR ...`: several models side
+// by side on the paper's benchmarks (multiple choice, rolling perplexity, generation, with
+// lm-evaluation-harness's definitions) and on the validation loss of prepared data, each cell
+// with its change against the first model: domain gain and forgetting in one table.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -9,83 +11,138 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "data/loader.h"
+#include "eval/harness.h"
 #include "eval/perplexity.h"
+#include "eval/report.h"
+#include "eval/tasks.h"
 #include "model/compat.h"
 #include "model/load.h"
+#include "tokenizer/tokenizer.h"
 #include "util/check.h"
+#include "util/output.h"
 
 namespace llamapro::cli {
 
 namespace {
 
 struct EvalCliOptions {
-  std::vector<std::string> models, data;
+  std::vector<std::string> models, data, tasks;
   EvalOptions eval;
-  std::string device = "cpu", split = "val";
-  bool json_out = false;
+  TaskOptions task;
+  HarnessOptions harness;
+  std::string device = "cpu", precision = "fp32", split = "val", report_dir;
+  bool json_out = false, force = false;
 };
 
-std::string short_name(const std::string& path) {
+// The metric a task's column shows.
+std::vector<ReportColumn> task_columns(const TaskResult& r) {
+  if (r.find("mc2")) return {{r.task, "mc2"}};
+  if (r.find("acc_norm")) return {{r.task, "acc"}, {r.task, "acc_norm"}};
+  if (r.find("acc")) return {{r.task, "acc"}};
+  if (r.find("exact_match")) return {{r.task, "exact_match"}};
+  return {{r.task, "word_perplexity", false}, {r.task, "bits_per_byte", false}};
+}
+
+std::string data_name(const std::string& path) {
   std::filesystem::path p(path);
   if (p.filename().empty()) p = p.parent_path();
   return p.filename().string();
 }
 
 void run_eval(EvalCliOptions o) {
+  LP_CHECK(!o.data.empty() || !o.tasks.empty(), "give --task NAME:FILE (benchmarks) or --data DIR (validation loss)");
   o.eval.validation = o.split == "val";
   ModelOptions mo;
   mo.device = compat::parse_device(o.device);
-  std::vector<std::vector<EvalResult>> results;  // [model][data]
-  for (const auto& m : o.models) {
-    Model model = load_model(m, mo);
-    std::vector<EvalResult> row;
-    for (const auto& d : o.data) {
-      check_data_matches(read_data_info(d), m);
-      row.push_back(evaluate_loss(model, d, o.eval));
-    }
-    results.push_back(row);
-  }
-  if (o.json_out) {
-    json j = json::array();
-    for (size_t i = 0; i < o.models.size(); i++)
-      for (size_t k = 0; k < o.data.size(); k++)
-        j.push_back({{"model", o.models[i]}, {"data", o.data[k]}, {"loss", results[i][k].loss},
-                     {"perplexity", std::exp(results[i][k].loss)}, {"tokens", results[i][k].tokens}});
-    std::cout << j.dump(2) << "\n";
-    return;
-  }
-  std::printf("%-24s", "model");
-  for (const auto& d : o.data) std::printf("  %-28s", (short_name(d) + " loss (ppl)").c_str());
-  std::printf("\n");
+  mo.dtype = o.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  std::vector<TaskSpec> specs;
+  for (const auto& t : o.tasks) specs.push_back(parse_task_spec(t));
+  std::vector<std::filesystem::path> inputs(o.models.begin(), o.models.end());
+  for (const auto& d : o.data) inputs.push_back(d);
+  for (const auto& s : specs) inputs.insert(inputs.end(), {s.path, s.fewshot_path});
+  if (!o.report_dir.empty())  // refused before any work
+    check_output({o.report_dir, OutputKind::Folder, inputs, o.force, "-o", {"results.json"}});
+
+  Report report;
+  report.models = o.models;
+  report.results["models"] = o.models;
+  report.results["tasks"] = json::object();
   for (size_t i = 0; i < o.models.size(); i++) {
-    std::printf("%-24s", short_name(o.models[i]).c_str());
+    const std::string& m = o.models[i];
+    Model model = load_model(m, mo);
+    std::vector<ReportCell> row;
     for (size_t k = 0; k < o.data.size(); k++) {
-      char cell[64];
-      double loss = results[i][k].loss;
-      if (i == 0) std::snprintf(cell, sizeof cell, "%.4f (%.2f)", loss, std::exp(loss));
-      else std::snprintf(cell, sizeof cell, "%.4f (%.2f) %+.4f", loss, std::exp(loss), loss - results[0][k].loss);
-      std::printf("  %-28s", cell);
+      check_data_matches(read_data_info(o.data[k]), m);
+      const EvalResult e = evaluate_loss(model, o.data[k], o.eval);
+      if (i == 0) report.columns.push_back({data_name(o.data[k]), "loss", false});
+      row.push_back({e.loss, NAN});
+      report.results["data"][o.data[k]][m] = {{"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"tokens", e.tokens}};
     }
-    std::printf("\n");
+    if (!specs.empty()) {
+      const Tokenizer tok = Tokenizer::from_dir(m);
+      for (const auto& spec : specs) {
+        const Task task = load_task(spec, o.task);
+        const TaskResult r = run_task(model, tok, task, o.harness);
+        if (i == 0)
+          for (const auto& c : task_columns(r)) report.columns.push_back(c);
+        for (const auto& c : task_columns(r)) {
+          const Metric* x = r.find(c.metric);
+          row.push_back({x->value, x->stderr_});
+        }
+        json metrics = json::object();
+        for (const auto& x : r.metrics)
+          metrics[x.name] = {{"value", std::isfinite(x.value) ? json(x.value) : json(nullptr)},
+                             {"stderr", std::isfinite(x.stderr_) ? json(x.stderr_) : json(nullptr)}};
+        report.results["tasks"][spec.name][m] = {{"metrics", metrics}, {"documents", r.documents},
+                                                 {"tokens", r.tokens}, {"seconds", r.seconds}};
+      }
+    }
+    report.cells.push_back(row);
   }
-  std::printf("(%s split, %lld-token sequences; the signed number is the change against %s: negative = better)\n",
-              o.split.c_str(), (long long)o.eval.seq_len, short_name(o.models[0]).c_str());
+  report.results["settings"] = {{"fewshot", o.task.fewshot}, {"limit", o.task.limit}, {"seed", o.task.seed},
+                                {"precision", o.precision}, {"split", o.split}};
+  if (o.json_out) std::cout << report.results.dump(2) << "\n";
+  else std::cout << report_table(report);
+  if (!o.report_dir.empty()) {
+    write_report(report, o.report_dir, o.force, inputs);
+    if (!o.json_out) std::printf("wrote %s (report.md, results.json, chart.svg)\n", o.report_dir.c_str());
+  }
 }
 
 }  // namespace
 
 void add_eval(CLI::App& app) {
   auto o = std::make_shared<EvalCliOptions>();
-  auto* cmd = app.add_subcommand("eval", "Loss and perplexity of models on data folders, side by side");
+  auto* cmd = app.add_subcommand("eval", "Benchmarks (--task) and validation loss (--data) of models, side by side");
   cmd->add_option("models", o->models, "model folders; the first is the reference")->required()->expected(1, -1);
-  cmd->add_option("--data", o->data, "data folders made by llamapro data prepare")->required()->expected(1, -1);
-  cmd->add_option("--split", o->split, "val (held out) or train")->capture_default_str()->check(CLI::IsMember({"val", "train"}));
-  cmd->add_option("--seq-len", o->eval.seq_len, "tokens per sequence")->capture_default_str()->check(count(2, 1 << 24));
-  cmd->add_option("--batch-size", o->eval.batch_size, "sequences per batch")->capture_default_str()->check(count(1, 1 << 20));
-  cmd->add_option("--batches", o->eval.max_batches, "batches per data folder (0 = all)")->capture_default_str()
+  cmd->add_option("--task", o->tasks,
+                  "NAME:FILE.jsonl[,FEWSHOT.jsonl]; NAME: arc_easy, arc_challenge, hellaswag, mmlu, winogrande, "
+                  "truthfulqa_mc2, gsm8k, choice, perplexity, generate");
+  cmd->add_option("--data", o->data, "data folders made by llamapro data prepare (validation loss)");
+  cmd->add_option("--fewshot", o->task.fewshot, "examples before each document")->capture_default_str()->check(count(0, 1000));
+  cmd->add_option("--limit", o->task.limit, "score the first N documents of each task (0: all)")->capture_default_str()
+      ->check(count(0, 1e12));
+  cmd->add_option("--seed", o->task.seed, "which few-shot examples are drawn")->capture_default_str();
+  cmd->add_option("--stop", o->task.stop, "generate: stop sequences (default for gsm8k: Question:, </s>, <|im_end|>)");
+  cmd->add_option("--regex", o->task.regex, "generate: the answer is the last match (its first group) in the output");
+  cmd->add_option("--max-new-tokens", o->harness.max_new_tokens, "generate: tokens at most")->capture_default_str()
+      ->check(count(1, 1 << 20));
+  cmd->add_option("--max-length", o->harness.max_length, "scoring window in tokens (0: the model's)")->capture_default_str()
+      ->check(count(0, 1 << 24));
+  cmd->add_option("--split", o->split, "--data: val (held out) or train")->capture_default_str()
+      ->check(CLI::IsMember({"val", "train"}));
+  cmd->add_option("--seq-len", o->eval.seq_len, "--data: tokens per sequence")->capture_default_str()->check(count(2, 1 << 24));
+  cmd->add_option("--batch-size", o->eval.batch_size, "--data: sequences per batch")->capture_default_str()
+      ->check(count(1, 1 << 20));
+  cmd->add_option("--batches", o->eval.max_batches, "--data: batches per data folder (0 = all)")->capture_default_str()
       ->check(count(0, 1e12));
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_flag("--json", o->json_out, "print as JSON");
+  cmd->add_option("--precision", o->precision, "compute: fp32 or bf16")->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("-o,--output", o->report_dir, "report folder: report.md, results.json, chart.svg")->check(non_empty_path());
+  cmd->add_flag("--force", o->force, "replace an existing report folder");
+  cmd->add_flag("--json", o->json_out, "print every result as JSON");
+  cmd->add_flag("!--no-progress", o->harness.progress, "no progress bar");
   cmd->callback([o] { run_eval(*o); });
 }
 

@@ -46,6 +46,7 @@ GenerateResult generate(const Model& model, const std::vector<int64_t>& prompt, 
       result.stopped_at_eos = true;
       break;
     }
+    if (options.stop_when && options.stop_when(result.tokens)) break;
     if (step + 1 == options.max_new_tokens) break;
     if (cache) logits = model.forward(as_tensor(&seq.back(), 1), &*cache);
     else logits = model.forward(as_tensor(seq.data(), int64_t(seq.size())));

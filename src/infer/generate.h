@@ -15,6 +15,9 @@ struct GenerateOptions {
   SamplerConfig sampler;   // greedy by default
   bool stop_at_eos = true;  // stop after any of the config's eos_token_ids
   bool use_cache = true;    // false: recompute the whole sequence each step (reference path)
+  // Asked after each new token with all new tokens so far; true ends the generation there
+  // (stop sequences).
+  std::function<bool(const std::vector<int64_t>& generated)> stop_when;
 };
 
 struct GenerateResult {

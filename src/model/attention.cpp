@@ -16,6 +16,22 @@ KVCache::KVCache(const ModelConfig& c, int64_t batch, int64_t max_len, torch::De
   }
 }
 
+KVCache KVCache::fan_out(int64_t row, int64_t n, int64_t capacity) const {
+  LP_CHECK(row >= 0 && row < batch_ && n >= 1 && capacity >= length_, "internal: bad KV cache fan-out");
+  KVCache out;
+  out.length_ = length_;
+  out.capacity_ = capacity;
+  out.batch_ = n;
+  for (size_t l = 0; l < k_.size(); l++) {
+    for (const auto* src : {&k_[l], &v_[l]}) {
+      auto t = torch::zeros({n, src->size(1), capacity, src->size(3)}, src->options());  // (n, NKV, capacity, HD)
+      t.narrow(2, 0, length_).copy_(src->narrow(0, row, 1).narrow(2, 0, length_).expand({n, -1, -1, -1}));
+      (src == &k_[l] ? out.k_ : out.v_).push_back(t);
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // (B, NKV, S, HD) -> (B, NH, S, HD): each KV head serves NH/NKV consecutive query heads,

@@ -33,10 +33,14 @@ class KVCache {
   int64_t batch() const { return batch_; }
   void advance(int64_t n) { length_ += n; }       // after every layer stored n more positions
   void clear() { length_ = 0; }
+  // `n` sequences that all start with this cache's sequence `row` (its first length()
+  // positions), with room for `capacity` positions: one shared prompt, several continuations.
+  KVCache fan_out(int64_t row, int64_t n, int64_t capacity) const;
   torch::Tensor& k(int64_t layer) { return k_[size_t(layer)]; }  // (B, NKV, max_len, HD)
   torch::Tensor& v(int64_t layer) { return v_[size_t(layer)]; }  // (B, NKV, max_len, HD)
 
  private:
+  KVCache() = default;
   int64_t length_ = 0, capacity_ = 0, batch_ = 0;
   std::vector<torch::Tensor> k_, v_;
 };
