@@ -1,5 +1,6 @@
 #include "eval/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -101,7 +102,9 @@ std::string report_svg(const Report& r) {
   }
   const char* colors[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"};
   const int bar = 22, gap = 30, left = 50, top = 30, height = 240;
-  const int group = int(r.models.size()) * bar + gap;
+  size_t label = 0;  // widest label line: the task, then the metric under it
+  for (size_t c : shown) label = std::max({label, r.columns[c].task.size(), r.columns[c].metric.size()});
+  const int group = std::max(int(r.models.size()) * bar + gap, int(label) * 7 + 16);
   const int width = left + std::max<int>(1, int(shown.size())) * group + 20;
   const int legend = 20 * int(r.models.size());
   char buf[512];
@@ -109,7 +112,7 @@ std::string report_svg(const Report& r) {
   std::snprintf(buf, sizeof buf,
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
                 "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                width, top + height + 60 + legend);
+                width, top + height + 70 + legend);
   s += buf;
   for (int t = 0; t <= 4; t++) {  // the 0..1 axis
     const int y = top + height - t * height / 4;
@@ -121,7 +124,7 @@ std::string report_svg(const Report& r) {
   }
   for (size_t g = 0; g < shown.size(); g++) {
     const size_t c = shown[g];
-    const int x0 = left + int(g) * group + gap / 2;
+    const int x0 = left + int(g) * group + (group - int(r.models.size()) * bar) / 2;
     for (size_t m = 0; m < r.models.size(); m++) {
       const double v = r.cells[m][c].value;
       const int h = int(std::lround(v * height));
@@ -131,12 +134,16 @@ std::string report_svg(const Report& r) {
                     escape_xml(short_name(r.models[m])).c_str(), v);
       s += buf;
     }
-    std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-                  x0 + int(r.models.size()) * bar / 2, top + height + 18, escape_xml(column_title(r.columns[c])).c_str());
+    const int mid = left + int(g) * group + group / 2;
+    std::snprintf(buf, sizeof buf,
+                  "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text><text x=\"%d\" y=\"%d\" "
+                  "text-anchor=\"middle\" fill=\"#555\">%s</text>\n",
+                  mid, top + height + 18, escape_xml(r.columns[c].task).c_str(), mid, top + height + 32,
+                  escape_xml(r.columns[c].metric).c_str());
     s += buf;
   }
   for (size_t m = 0; m < r.models.size(); m++) {
-    const int y = top + height + 40 + 20 * int(m);
+    const int y = top + height + 56 + 20 * int(m);
     std::snprintf(buf, sizeof buf, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
                   left, y - 11, colors[m % 6], left + 20, y, escape_xml(short_name(r.models[m])).c_str());
     s += buf;
