@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -11,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "model/config.h"
 #include "model/tensor_names.h"
+#include "util/check.h"
 #include "util/strings.h"
 
 namespace llamapro::cli {
@@ -212,7 +214,12 @@ void inspect_gguf(const InspectOptions& o) {
 }
 
 void run_inspect(const InspectOptions& o) {
-  if (std::filesystem::is_regular_file(o.model_dir)) return inspect_gguf(o);
+  if (std::filesystem::is_regular_file(o.model_dir)) {
+    char magic[4] = {};
+    std::ifstream(o.model_dir, std::ios::binary).read(magic, 4);
+    LP_CHECK(std::string(magic, 4) == "GGUF", o.model_dir, " is neither a model folder nor a GGUF file");
+    return inspect_gguf(o);
+  }
   const ModelFolder folder = ModelFolder::open(o.model_dir);
   const Checkpoint& ck = *folder.checkpoint;
   const ModelConfig& c = folder.config;

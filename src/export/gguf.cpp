@@ -120,29 +120,21 @@ GgufValue GgufValue::f32(float v) { GgufValue x; x.type = GgufType::F32; x.scala
 GgufValue GgufValue::boolean(bool v) { GgufValue x; x.type = GgufType::BOOL; x.scalar = v; return x; }
 GgufValue GgufValue::string(std::string v) { GgufValue x; x.type = GgufType::STRING; x.scalar = std::move(v); return x; }
 
-GgufValue GgufValue::strings(std::vector<std::string> v) {
+namespace {
+// An array value whose elements convert to the variant's alternative `As`.
+template <typename As, typename T>
+GgufValue array_of(GgufType element, const std::vector<T>& v) {
   GgufValue x;
   x.type = GgufType::ARRAY;
-  x.element = GgufType::STRING;
-  for (auto& s : v) x.array.emplace_back(std::move(s));
+  x.element = element;
+  for (const T& e : v) x.array.emplace_back(As(e));
   return x;
 }
+}  // namespace
 
-GgufValue GgufValue::i32s(const std::vector<int32_t>& v) {
-  GgufValue x;
-  x.type = GgufType::ARRAY;
-  x.element = GgufType::I32;
-  for (int32_t i : v) x.array.emplace_back(int64_t(i));
-  return x;
-}
-
-GgufValue GgufValue::f32s(const std::vector<float>& v) {
-  GgufValue x;
-  x.type = GgufType::ARRAY;
-  x.element = GgufType::F32;
-  for (float f : v) x.array.emplace_back(double(f));
-  return x;
-}
+GgufValue GgufValue::strings(std::vector<std::string> v) { return array_of<std::string>(GgufType::STRING, v); }
+GgufValue GgufValue::i32s(const std::vector<int32_t>& v) { return array_of<int64_t>(GgufType::I32, v); }
+GgufValue GgufValue::f32s(const std::vector<float>& v) { return array_of<double>(GgufType::F32, v); }
 
 std::string GgufValue::to_string(size_t max_elements) const {
   if (type != GgufType::ARRAY) return scalar_text(type, scalar);

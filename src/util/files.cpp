@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "util/check.h"
+#include "util/interrupt.h"
 
 namespace llamapro {
 
@@ -33,6 +34,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
 AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   temp_ = target_;
   temp_ += ".partial-" + std::to_string(getpid());
+  cleanup_ = std::make_unique<RemoveOnInterrupt>(temp_);
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   LP_CHECK(fd_ >= 0, "cannot create ", temp_.string(), ": ", std::strerror(errno));
 }
@@ -76,9 +78,12 @@ void AtomicFile::commit() {
   LP_CHECK(::fsync(fd_) == 0, "cannot flush ", temp_.string(), ": ", std::strerror(errno));
   LP_CHECK(::close(fd_) == 0, "cannot close ", temp_.string(), ": ", std::strerror(errno));
   fd_ = -1;
-  LP_CHECK(::rename(temp_.c_str(), target_.c_str()) == 0, "cannot rename ", temp_.string(), " to ",
-           target_.string(), ": ", std::strerror(errno));
-  committed_ = true;
+  without_interrupt([&] {
+    LP_CHECK(::rename(temp_.c_str(), target_.c_str()) == 0, "cannot rename ", temp_.string(), " to ",
+             target_.string(), ": ", std::strerror(errno));
+    committed_ = true;
+    cleanup_.reset();
+  });
 }
 
 }  // namespace llamapro

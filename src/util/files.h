@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace llamapro {
 
 namespace fs = std::filesystem;
+
+class RemoveOnInterrupt;
 
 // Whole file as bytes; clear error when it cannot be read.
 std::string read_file(const fs::path& path);
@@ -38,6 +41,7 @@ class AtomicFile {
   fs::path target_, temp_;
   int fd_ = -1;
   bool committed_ = false;
+  std::unique_ptr<RemoveOnInterrupt> cleanup_;  // the temporary goes on SIGINT/SIGTERM too
 };
 
 }  // namespace llamapro

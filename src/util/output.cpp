@@ -41,16 +41,18 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
 
 std::string stage_suffix(const char* kind) { return std::string(".") + kind + "-" + std::to_string(getpid()); }
 
-// "name.partial-1234" -> 1234 when `entry` is such a sibling of `name`, else -1.
+// "name.partial-1234" (or a temporary file of it, "name.partial-1234.partial-1234") -> 1234
+// when `entry` is such a sibling of `name`, else -1.
 long sibling_pid(const std::string& entry, const std::string& name, const std::string& kind) {
   const std::string prefix = name + "." + kind + "-";
   if (!starts_with(entry, prefix) || entry.size() == prefix.size()) return -1;
   long pid = 0;
-  for (size_t i = prefix.size(); i < entry.size(); i++) {
+  size_t i = prefix.size();
+  for (; i < entry.size() && entry[i] != '.'; i++) {
     if (entry[i] < '0' || entry[i] > '9' || pid > 1'000'000'000) return -1;
     pid = pid * 10 + (entry[i] - '0');
   }
-  return pid;
+  return i > prefix.size() && (i == entry.size() || starts_with(entry.substr(i), ".partial-")) ? pid : -1;
 }
 
 void remove_or_fail(const fs::path& p) {

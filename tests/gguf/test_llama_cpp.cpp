@@ -32,7 +32,9 @@ std::string llama_cpp_missing() {
   if (std::system("node --version >/dev/null 2>&1") != 0) return "node is not installed";
   const std::string marker = kNodeDir + "/node_modules/@node-llama-cpp/linux-x64/package.json";
   if (!fs::exists(marker)) {
-    const std::string cmd = "cd '" + kNodeDir + "' && npm ci --omit=optional --no-audit --no-fund >/dev/null 2>&1";
+    // Under a lock: tests running side by side must not install into one folder at once.
+    const std::string cmd = "cd '" + kNodeDir + "' && flock .npm-install.lock sh -c '[ -f " + marker +
+                            " ] || npm ci --omit=optional --no-audit --no-fund' >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0 || !fs::exists(marker))
       return "node-llama-cpp is not installed and `npm ci` in " + kNodeDir + " failed";
   }

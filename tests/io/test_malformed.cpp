@@ -275,7 +275,7 @@ TEST_F(Malformed, BadCommandLinesAreCleanErrors) {
   write_bytes(tmp_.path() / "file", "x");
   CliResult r = run_cli("inspect " + tmp_.str("file"));
   EXPECT_TRUE(is_clean_error(r));
-  EXPECT_NE(r.err.find("not a directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("neither a model folder nor a GGUF file"), std::string::npos) << r.err;
   EXPECT_TRUE(is_clean_error(run_cli("inspect")));
   EXPECT_TRUE(is_clean_error(run_cli("inspect --no-such-flag " + tmp_.str("single"))));
 }

@@ -150,7 +150,7 @@ TEST(BadInput, OtherCommands) {
       {"tokenize m --file adir", "adir is a folder; expected a file"},
       {"inspect fifo-model", "is not a regular file"},
       {"inspect nothing-here", "nothing-here"},
-      {"inspect existing.bin", "not a GGUF file"},
+      {"inspect existing.bin", "neither a model folder nor a GGUF file"},
       {"export gguf m -o m/m.gguf", "lies inside the input m"},
       {"export gguf m -o existing.bin", "already exists (use --force"},
       {"export gguf m -o adir --force", "is not a regular file"},

@@ -6,9 +6,12 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 #include "common/processes.h"
-#include "util/json.h"
 #include "reliability/workspace.h"
+#include "util/json.h"
+#include "util/output.h"
 
 namespace llamapro {
 namespace {
@@ -139,6 +142,30 @@ TEST(Interrupts, MetricsHoldEachStepOnceAfterAResume) {
   for (int64_t i = 0; i < 400; i++) want[size_t(i)] = i + 1;
   EXPECT_EQ(steps, want);
   EXPECT_EQ(evals, (std::vector<int64_t>{100, 200, 300, 400}));
+}
+
+}  // namespace
+}  // namespace llamapro
+
+namespace llamapro {
+namespace {
+
+TEST(Interrupts, StagesAndTheirTemporariesOfDeadRunsGoOthersStay) {
+  testing::TempDir tmp;
+  namespace fs = std::filesystem;
+  for (const char* name : {"out.partial-4000000", "out.gguf.partial-4000001.partial-4000001", "out.partial-x1",
+                           "outer.partial-4000002", "out.gguf.partial-12.tmp"}) {
+    std::ofstream(tmp.str(name)) << "x";
+  }
+  {
+    Output a({tmp.str("out"), OutputKind::Folder, {}, false});
+    Output b({tmp.str("out.gguf"), OutputKind::File, {}, false});
+  }
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(tmp.path())) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  // Only what matches TARGET.partial-PID (and its own temporaries) is a stage of ours.
+  EXPECT_EQ(left, (std::vector<std::string>{"out.gguf.partial-12.tmp", "out.partial-x1", "outer.partial-4000002"}));
 }
 
 }  // namespace
