@@ -69,8 +69,8 @@ std::string report_table(const Report& r) {
     out += "\n";
   }
   if (r.models.size() > 1)
-    out += "(± standard error; the signed number is the change against " + short_name(r.models[0]) +
-           "; perplexities: lower is better)\n";
+    out += "(the signed number is the change against " + short_name(r.models[0]) +
+           "; ± the standard error where shown; losses and perplexities: lower is better)\n";
   return out;
 }
 

@@ -135,22 +135,14 @@ std::vector<PlannedTensor> plan_tensors(const ModelFolder& in, const Arch& arch,
   return out;
 }
 
-// Source row `r` of a planned tensor, in float32 (q/k rows taken in llama.cpp's order).
-void read_row(const PlannedTensor& p, const TensorRef& ref, uint64_t cols, uint64_t r, float* out) {
-  uint64_t src = r;
-  if (p.permute_heads > 0) {
-    // Within each head, HF's rows [0, hd/2) and [hd/2, hd) (rotate-half) become interleaved
-    // pairs: new row 2i + j of a head is old row j * hd/2 + i.
-    const uint64_t rows = p.info.dims.size() == 1 ? p.info.dims[0] : p.info.dims[1];
-    const uint64_t hd = rows / uint64_t(p.permute_heads), half = hd / 2, within = r % hd;
-    src = r - within + (within % 2) * half + within / 2;
-    if (p.info.dims.size() == 1) {  // a bias: one value per row
-      convert_elements(ref.data + src * dtype_size(ref.info->dtype), ref.info->dtype, out, DType::F32, 1);
-      return;
-    }
-  }
-  const size_t esize = dtype_size(ref.info->dtype);
-  convert_elements(ref.data + src * cols * esize, ref.info->dtype, out, DType::F32, size_t(cols));
+// Which stored row (or, for a bias, element) lands at position r of a planned tensor. q/k of
+// llama: within each head, HF's rows [0, hd/2) and [hd/2, hd) (rotate-half) become interleaved
+// pairs, so new row 2i + j of a head is old row j * hd/2 + i.
+uint64_t source_index(const PlannedTensor& p, uint64_t r) {
+  if (p.permute_heads == 0) return r;
+  const uint64_t rows = p.info.dims.back();  // the outer dimension: rows, or a bias's elements
+  const uint64_t hd = rows / uint64_t(p.permute_heads), within = r % hd;
+  return r - within + (within % 2) * (hd / 2) + within / 2;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,11 +438,14 @@ GgufExportResult export_gguf(const ModelFolder& in, const fs::path& out, const G
     }
     row.resize(size_t(cols));
     bytes.resize(size_t(ggml_row_bytes(p.info.type, cols)));
+    const size_t esize = dtype_size(ref.info->dtype);
     for (uint64_t r = 0; r < rows; r++) {
-      if (vector && p.permute_heads > 0) {
-        for (uint64_t i = 0; i < cols; i++) read_row(p, ref, 1, i, &row[size_t(i)]);
+      if (vector && p.permute_heads > 0) {  // a q/k bias: its elements move like the rows
+        for (uint64_t i = 0; i < cols; i++)
+          convert_elements(ref.data + source_index(p, i) * esize, ref.info->dtype, &row[size_t(i)], DType::F32, 1);
       } else {
-        read_row(p, ref, cols, r, row.data());
+        convert_elements(ref.data + source_index(p, r) * cols * esize, ref.info->dtype, row.data(), DType::F32,
+                         size_t(cols));
       }
       switch (p.info.type) {
         case GgmlType::F32: std::memcpy(bytes.data(), row.data(), bytes.size()); break;
