@@ -241,8 +241,10 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
       std::vector<int64_t> prompt(ids32.begin(), ids32.end());
       if (prompt.empty()) prompt.push_back(tok.bos_id() >= 0 ? tok.bos_id() : 0);
       GenerateOptions g;
-      g.max_new_tokens = std::min<int64_t>(o.max_new_tokens, window - int64_t(prompt.size()));
-      LP_CHECK(g.max_new_tokens > 0, d.source, ": the prompt of ", prompt.size(), " tokens fills the window of ", window);
+      g.max_new_tokens = std::min<int64_t>(o.max_new_tokens, window - 1);
+      // As lm-eval: a prompt too long for the window keeps its last tokens, leaving room to generate.
+      const int64_t room = window - g.max_new_tokens;
+      if (int64_t(prompt.size()) > room) prompt.erase(prompt.begin(), prompt.end() - room);
       g.stop_at_eos = true;
       auto text_of = [&](const std::vector<int64_t>& t) { return tok.decode(std::vector<int32_t>(t.begin(), t.end()), true); };
       g.stop_when = [&](const std::vector<int64_t>& generated) {

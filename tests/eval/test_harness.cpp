@@ -147,6 +147,31 @@ TEST(Harness, StoriesKnowsItsOwnContinuationsAndItsExpansionScoresTheSame) {
     EXPECT_EQ(a.documents[i]["loglikelihoods"], b.documents[i]["loglikelihoods"]) << i;
 }
 
+TEST(Harness, GenerationStopsExtractsAndCompares) {
+  LP_REQUIRE_FIXTURES();
+  TempDir tmp;
+  Model model = load_model(fixture("models/stories260K"), ModelOptions{});
+  Tokenizer tok = Tokenizer::from_dir(fixture("models/stories260K"));
+  // stories260K continues "Once upon a time," with "there was a little girl named Lily."
+  std::ofstream(tmp.str("g.jsonl")) << R"({"prompt": "Once upon a time,", "answer": "there"})" << "\n"
+                                    << R"({"prompt": "Once upon a time,", "answer": "here"})" << "\n";
+  TaskOptions to;
+  to.regex = "^ *([a-z]+)";
+  to.stop = {" girl"};
+  Task task = load_task(parse_task_spec("generate:" + tmp.str("g.jsonl")), to);
+  HarnessOptions o;
+  o.progress = false;
+  o.max_new_tokens = 20;
+  TaskResult r = run_task(model, tok, task, o);
+  EXPECT_DOUBLE_EQ(r.find("exact_match")->value, 0.5);
+  const std::string output = r.documents[0]["output"].get<std::string>();
+  EXPECT_EQ(output.find(" girl"), std::string::npos) << output;  // cut before the stop sequence
+  EXPECT_EQ(output.rfind("there was a little", 0), 0u) << "[" << output << "]";
+  // A prompt longer than the window keeps its last tokens instead of failing.
+  o.max_length = 8;
+  EXPECT_NO_THROW(run_task(model, tok, task, o));
+}
+
 TEST(Harness, CommandLineWritesTheReportAndRefusesBadTasks) {
   LP_REQUIRE_FIXTURES();
   TempDir tmp;
