@@ -5,7 +5,7 @@
 # Usage: bench/eval/run.sh [BUILD_DIR] [DOCS]
 set -euo pipefail
 build=${1:-build}
-docs=${2:-60}
+docs=${2:-40}
 work=$(mktemp -d /tmp/llamapro-bench-eval.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$build/llamapro" init --preset small --seed 1 -o "$work/model" --no-progress >/dev/null
