@@ -8,16 +8,7 @@ build=${1:-build}
 work=${2:-$(mktemp -d /tmp/llamapro-bench-expand.XXXXXX)}
 mkdir -p "$work"
 bin="$build/llamapro"
-base="$work/base"
-[[ -d "$base" ]] || "$bin" init --preset tinyllama-1.1b --dtype bf16 --seed 1 -o "$base" >/dev/null 2>&1
-bytes=$(du -sb "$base" | cut -f1)
-cat "$base"/*.safetensors >/dev/null  # warm the page cache for both contenders
-
-now() { date +%s.%N; }
-rm -rf "$work/copy"
-t0=$(now); cp -r "$base" "$work/copy"; sync -f "$work/copy/config.json"; t1=$(now)
-cp_s=$(echo "$t1 - $t0" | bc -l)
-rm -rf "$work/copy"
+. "$(dirname "$0")/../checkpoint_peer.sh"  # base, bytes, cp_s, now()
 
 rm -rf "$work/expanded"
 t0=$(now)

@@ -8,16 +8,7 @@ build=${1:-build}
 work=${2:-$(mktemp -d /tmp/llamapro-bench-export.XXXXXX)}
 mkdir -p "$work"
 bin="$build/llamapro"
-base="$work/base"
-[[ -d "$base" ]] || "$bin" init --preset tinyllama-1.1b --dtype bf16 --seed 1 -o "$base" --no-progress >/dev/null
-bytes=$(du -sb "$base" | cut -f1)
-cat "$base"/*.safetensors >/dev/null  # warm the page cache for every contender
-
-now() { date +%s.%N; }
-rm -rf "$work/copy"
-t0=$(now); cp -r "$base" "$work/copy"; sync -f "$work/copy/config.json"; t1=$(now)
-cp_s=$(echo "$t1 - $t0" | bc -l)
-rm -rf "$work/copy"
+. "$(dirname "$0")/../checkpoint_peer.sh"  # base, bytes, cp_s, now()
 cp_rate=$(echo "$bytes / $cp_s / 1000000" | bc -l)
 printf "%-32s %14s %8s %8s %10s\n" "what" "bytes" "seconds" "MB/s" "peak RSS"
 printf "%-32s %14.0f %8.2f %8.0f %10s\n" "cp -r (peer)" "$bytes" "$cp_s" "$cp_rate" "-"

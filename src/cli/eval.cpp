@@ -19,6 +19,7 @@
 #include "model/load.h"
 #include "tokenizer/tokenizer.h"
 #include "util/check.h"
+#include "util/files.h"
 #include "util/output.h"
 
 namespace llamapro::cli {
@@ -41,12 +42,6 @@ std::vector<ReportColumn> task_columns(const TaskResult& r) {
   if (r.find("acc")) return {{r.task, "acc"}};
   if (r.find("exact_match")) return {{r.task, "exact_match"}};
   return {{r.task, "word_perplexity", false}, {r.task, "bits_per_byte", false}};
-}
-
-std::string data_name(const std::string& path) {
-  std::filesystem::path p(path);
-  if (p.filename().empty()) p = p.parent_path();
-  return p.filename().string();
 }
 
 void run_eval(EvalCliOptions o) {
@@ -74,7 +69,7 @@ void run_eval(EvalCliOptions o) {
     for (size_t k = 0; k < o.data.size(); k++) {
       check_data_matches(read_data_info(o.data[k]), m);
       const EvalResult e = evaluate_loss(model, o.data[k], o.eval);
-      if (i == 0) report.columns.push_back({data_name(o.data[k]), "loss", false});
+      if (i == 0) report.columns.push_back({folder_name(o.data[k]), "loss", false});
       row.push_back({e.loss, NAN});
       report.results["data"][o.data[k]][m] = {{"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"tokens", e.tokens}};
     }

@@ -27,15 +27,14 @@ struct ExpandCliOptions {
   VerifyOptions verify_options;
 };
 
+// The request as typed; make_plan checks it against the model (--add/--after, --zero names).
 PlanRequest plan_request(const ExpandCliOptions& o) {
-  LP_CHECK((o.add > 0) != !o.after.empty(), "give exactly one of --add N or --after I,J,...");
   PlanRequest r;
   r.add = o.add;
   if (!o.after.empty()) r.after = parse_int_list(o.after, "--after position");
   r.placement = parse_placement(o.placement);
   r.init = parse_init(o.init);
   r.zeroed = o.zero.empty() ? std::vector<std::string>{} : split(o.zero, ',');
-  check_zeroed(r.zeroed);
   return r;
 }
 

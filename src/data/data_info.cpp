@@ -10,13 +10,14 @@
 
 namespace llamapro {
 
-json read_data_json(const std::filesystem::path& data_dir) {
+json read_data_json(const std::filesystem::path& data_dir, std::string* bytes) {
   std::filesystem::path file = data_dir / kDataJson;
   LP_CHECK(std::filesystem::is_directory(data_dir), "data folder ", data_dir.string(), " does not exist");
   LP_CHECK(std::filesystem::is_regular_file(file), data_dir.string(),
            ": no data.json (not a folder written by `llamapro data prepare`)");
-  json j = read_json_file(file);
-  std::string where = file.string();
+  const std::string text = read_file(file), where = file.string();
+  json j = parse_json(text, where);
+  if (bytes) *bytes = text;
   LP_CHECK(j.is_object(), where, ": expected a JSON object");
   int version = json_get<int>(j, "llamapro_data", where);
   LP_CHECK(version == kDataJsonVersion, where, ": data format version ", version, " is not supported (expected ",
@@ -47,9 +48,10 @@ std::vector<SplitShard> split_shards(const json& data, const std::filesystem::pa
 std::string file_fingerprint(const std::filesystem::path& path) { return hex64(fnv1a(read_file(path))); }
 
 DataInfo read_data_info(const std::filesystem::path& data_dir) {
-  json j = read_data_json(data_dir);
+  std::string bytes;
+  json j = read_data_json(data_dir, &bytes);
   std::string where = (data_dir / kDataJson).string();
-  uint64_t fingerprint = fnv1a(read_file(data_dir / kDataJson));
+  uint64_t fingerprint = fnv1a(bytes);
   DataInfo info;
   info.dir = data_dir.string();
   info.format = json_get<std::string>(j, "format", where);

@@ -13,8 +13,8 @@ namespace llamapro {
 inline constexpr const char* kDataJson = "data.json";
 inline constexpr int kDataJsonVersion = 1;
 
-// data.json of a folder, with its version checked.
-json read_data_json(const std::filesystem::path& data_dir);
+// data.json of a folder, with its version checked; `bytes`, when given, receives the file as read.
+json read_data_json(const std::filesystem::path& data_dir, std::string* bytes = nullptr);
 
 struct SplitShard {
   std::filesystem::path path;

@@ -9,6 +9,7 @@
 #include "tokenizer/utf8.h"
 #include "util/check.h"
 #include "util/progress.h"
+#include "util/strings.h"
 
 namespace llamapro {
 
@@ -263,12 +264,7 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
       const std::string got = !task.regex.empty() ? extract_with_regex(output, task.regex)
                               : numeric          ? extracted_number(output)
                                                  : output;
-      auto trimmed = [](std::string s) {
-        s.erase(0, s.find_first_not_of(" \t\n"));
-        s.erase(s.find_last_not_of(" \t\n") + 1);
-        return s;
-      };
-      exact.push_back(trimmed(got) == trimmed(want));
+      exact.push_back(trim(got) == trim(want));
       record["output"] = output;
       record["extracted"] = got;
       record["target"] = want;

@@ -11,12 +11,6 @@ namespace llamapro {
 
 namespace {
 
-std::string short_name(const std::string& path) {
-  std::filesystem::path p(path);
-  if (p.filename().empty()) p = p.parent_path();
-  return p.filename().string();
-}
-
 std::string number(double v) {
   char buf[32];
   if (std::isnan(v)) return "-";
@@ -54,7 +48,7 @@ std::string escape_xml(const std::string& s) {
 
 std::string report_table(const Report& r) {
   std::vector<size_t> width(r.columns.size() + 1, 5);
-  for (const auto& m : r.models) width[0] = std::max(width[0], short_name(m).size());
+  for (const auto& m : r.models) width[0] = std::max(width[0], folder_name(m).size());
   for (size_t c = 0; c < r.columns.size(); c++) {
     width[c + 1] = column_title(r.columns[c]).size();
     for (size_t m = 0; m < r.models.size(); m++) width[c + 1] = std::max(width[c + 1], cell_text(r, m, c).size());
@@ -64,12 +58,12 @@ std::string report_table(const Report& r) {
   for (size_t c = 0; c < r.columns.size(); c++) out += "  " + pad(column_title(r.columns[c]), width[c + 1]);
   out += "\n";
   for (size_t m = 0; m < r.models.size(); m++) {
-    out += pad(short_name(r.models[m]), width[0]);
+    out += pad(folder_name(r.models[m]), width[0]);
     for (size_t c = 0; c < r.columns.size(); c++) out += "  " + pad(cell_text(r, m, c), width[c + 1]);
     out += "\n";
   }
   if (r.models.size() > 1)
-    out += "(the signed number is the change against " + short_name(r.models[0]) +
+    out += "(the signed number is the change against " + folder_name(r.models[0]) +
            "; ± the standard error where shown; losses and perplexities: lower is better)\n";
   return out;
 }
@@ -81,7 +75,7 @@ std::string report_markdown(const Report& r) {
   for (size_t c = 0; c < r.columns.size(); c++) out += "---:|";
   out += "\n";
   for (size_t m = 0; m < r.models.size(); m++) {
-    out += "| " + short_name(r.models[m]) + " |";
+    out += "| " + folder_name(r.models[m]) + " |";
     for (size_t c = 0; c < r.columns.size(); c++) out += " " + cell_text(r, m, c) + " |";
     out += "\n";
   }
@@ -131,7 +125,7 @@ std::string report_svg(const Report& r) {
       std::snprintf(buf, sizeof buf,
                     "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>%s: %.4f</title></rect>\n",
                     x0 + int(m) * bar, top + height - h, bar - 2, h, colors[m % 6],
-                    escape_xml(short_name(r.models[m])).c_str(), v);
+                    escape_xml(folder_name(r.models[m])).c_str(), v);
       s += buf;
     }
     const int mid = left + int(g) * group + group / 2;
@@ -145,7 +139,7 @@ std::string report_svg(const Report& r) {
   for (size_t m = 0; m < r.models.size(); m++) {
     const int y = top + height + 56 + 20 * int(m);
     std::snprintf(buf, sizeof buf, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
-                  left, y - 11, colors[m % 6], left + 20, y, escape_xml(short_name(r.models[m])).c_str());
+                  left, y - 11, colors[m % 6], left + 20, y, escape_xml(folder_name(r.models[m])).c_str());
     s += buf;
   }
   return s + "</svg>\n";

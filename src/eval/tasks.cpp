@@ -95,11 +95,6 @@ std::string capitalize(std::string s) {  // Python's str.capitalize on ASCII
   return s;
 }
 
-std::string strip(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\n\r"), e = s.find_last_not_of(" \t\n\r");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
   return s;
@@ -107,7 +102,7 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 // hellaswag's cleaning of WikiHow text: " [title]" becomes ". ", other [tags] go, double spaces shrink.
 std::string hellaswag_clean(const std::string& text) {
-  std::string s = replace_all(strip(text), " [title]", ". ");
+  std::string s = replace_all(trim(text), " [title]", ". ");
   s = std::regex_replace(s, std::regex("\\[[^\\]]*?\\]"), "");
   return replace_all(s, "  ", " ");
 }
@@ -135,7 +130,7 @@ Formatted format_doc(const std::string& task, const Line& l) {
     f.subject = str(l, "subject");
     f.description = "The following are multiple choice questions (with answers) about " +
                     replace_all(f.subject, "_", " ") + ".\n\n";
-    f.text = strip(str(l, "question"));
+    f.text = trim(str(l, "question"));
     const char* letters[] = {"A", "B", "C", "D"};
     for (int i = 0; i < 4; i++) f.text += std::string("\n") + letters[i] + ". " + f.choices[size_t(i)];
     f.text += "\nAnswer:";
@@ -151,7 +146,7 @@ Formatted format_doc(const std::string& task, const Line& l) {
     f.partial = true;
     f.choices = {str(l, "option1"), str(l, "option2")};
     for (const auto& o : f.choices) f.partial_contexts.push_back(sentence.substr(0, blank) + o);
-    f.shared_continuation = strip(sentence.substr(blank + 1));
+    f.shared_continuation = trim(sentence.substr(blank + 1));
     const std::string answer = str(l, "answer");
     LP_CHECK(answer == "1" || answer == "2", l.where, ": \"answer\" must be \"1\" or \"2\"");
     f.gold = answer[0] - '1';
@@ -322,7 +317,7 @@ std::string extract_with_regex(const std::string& output, const std::string& pat
   std::string found;
   for (auto it = std::sregex_iterator(output.begin(), output.end(), re); it != std::sregex_iterator(); ++it)
     found = it->size() > 1 ? (*it)[1].str() : it->str();
-  return strip(found);
+  return trim(found);
 }
 
 }  // namespace llamapro

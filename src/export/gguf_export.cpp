@@ -336,10 +336,8 @@ std::vector<GgufKeyValue> model_metadata(const ModelFolder& in, const Arch& arch
   std::vector<GgufKeyValue> kv;
   auto put = [&](const std::string& k, GgufValue v) { kv.push_back({k, std::move(v)}); };
   const std::string a = arch.name + ".";
-  fs::path dir = in.dir();
-  if (dir.filename().empty()) dir = dir.parent_path();
   put("general.architecture", GgufValue::string(arch.name));
-  put("general.name", GgufValue::string(dir.filename().string()));
+  put("general.name", GgufValue::string(folder_name(in.dir())));
   put("general.file_type", GgufValue::u32(file_type(type)));
   if (type == GgmlType::Q8_0) put("general.quantization_version", GgufValue::u32(2));
   put("general.alignment", GgufValue::u32(uint32_t(kGgufDefaultAlignment)));

@@ -71,9 +71,8 @@ void export_trained_model(const ModelFolder& base, const AdamW& optimizer, const
       writer.tensors().append(bytes.data(), bytes.size());
     }
     const Manifest manifest = with_run(base.manifest, trainable, record, tokens);
-    ModelConfig config = base.config;
     ModelFolderWriter::Finish finish;
-    finish.config = &config;
+    finish.config = &base.config;
     finish.manifest = &manifest;
     finish.side_files_from = base.dir();
     writer.finish(finish);

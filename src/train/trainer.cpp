@@ -25,6 +25,9 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// A loss for JSON: null when there is none (NaN).
+json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
 // The fields of a run that must agree for a rerun to continue it.
 json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t total_steps, const DataInfo& data) {
   return {{"model", fs::absolute(o.model_dir).lexically_normal().string()},
@@ -211,7 +214,6 @@ bool Trainer::should_save() const { return o_.save_every > 0 && step_ % o_.save_
 void Trainer::save_checkpoint() {
   // Every rank holds the same weights and its loader is at the same epoch and position (the
   // ranks move in lockstep over disjoint sequences), so rank 0 saves for all.
-  auto finite_or_null = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
   json state = {{"step", step_}, {"optimizer_steps", optimizer_->steps()}, {"tokens", tokens_seen_},
                 {"loss", finite_or_null(last_loss_)}, {"eval_step", last_eval_step_},
                 {"eval_loss", finite_or_null(last_eval_loss_)}, {"loader", loader_->state().to_json()},
@@ -233,8 +235,7 @@ void Trainer::save_checkpoint() {
 
 void Trainer::export_model() {
   if (main_rank()) {
-    auto finite_or_null = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-    json record = {{"data", fs::absolute(o_.data_dir).lexically_normal().string()},
+      json record = {{"data", fs::absolute(o_.data_dir).lexically_normal().string()},
                    {"data_tokenizer", data_.tokenizer_fingerprint},
                    {"data_train_tokens", data_.train_tokens},
                    {"tokens", tokens_seen_},

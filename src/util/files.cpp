@@ -14,6 +14,10 @@
 
 namespace llamapro {
 
+std::string folder_name(const fs::path& path) {
+  return (path.filename().empty() ? path.parent_path() : path).filename().string();
+}
+
 std::string read_file(const fs::path& path) {
   std::error_code ec;
   LP_CHECK(!fs::is_directory(path, ec), path.string(), " is a folder; expected a file");

@@ -15,6 +15,9 @@ namespace fs = std::filesystem;
 
 class RemoveOnInterrupt;
 
+// The last name of a path, a trailing separator ignored: "runs/model/" -> "model".
+std::string folder_name(const fs::path& path);
+
 // Whole file as bytes; clear error when it cannot be read.
 std::string read_file(const fs::path& path);
 

@@ -86,8 +86,7 @@ OutputLock::OutputLock(const fs::path& target) : path_(target) {
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       char buf[32] = {};
       ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
-      std::string holder = n > 0 ? std::string(buf, strnlen(buf, size_t(n))) : "unknown";
-      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      const std::string holder = n > 0 ? trim(std::string_view(buf, strnlen(buf, size_t(n)))) : "unknown";
       ::close(fd_);
       fd_ = -1;
       LP_FAIL(target.string(), " is in use by another llamapro run (pid ", holder,

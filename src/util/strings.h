@@ -31,6 +31,9 @@ std::string format_count(double n);
 // Seconds as "1h02m", "3m05s", "12.3s".
 std::string format_duration(double seconds);
 
+// Without leading and trailing spaces, tabs and line breaks.
+std::string trim(std::string_view s);
+
 bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
 
