@@ -113,7 +113,7 @@ void add_data(CLI::App& app) {
   prep->add_option("--template", p->chat_template, "chat template: llama3|llama2|mistral|chatml|alpaca|auto")->capture_default_str();
   prep->add_option("--val-fraction", p->val_fraction, "share of documents held out for validation")->capture_default_str()
       ->check(in(incl(0), excl(1)));
-  prep->add_option("--seed", p->seed, "seed of the validation choice")->capture_default_str();
+  prep->add_option("--seed", p->seed, "seed of the validation choice")->capture_default_str()->check(seed_value());
   prep->add_option("--threads", p->threads, "tokenizing threads (0 = all cores)")->capture_default_str()->check(count(0, 1024));
   prep->add_option("--shard-tokens", p->shard_tokens, "tokens per shard")->capture_default_str()->check(count(1, 1e15));
   prep->add_flag("--force", p->force, "replace an existing output folder");

@@ -117,7 +117,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--fewshot", o->task.fewshot, "examples before each document")->capture_default_str()->check(count(0, 1000));
   cmd->add_option("--limit", o->task.limit, "score the first N documents of each task (0: all)")->capture_default_str()
       ->check(count(0, 1e12));
-  cmd->add_option("--seed", o->task.seed, "which few-shot examples are drawn")->capture_default_str();
+  cmd->add_option("--seed", o->task.seed, "which few-shot examples are drawn")->capture_default_str()->check(seed_value());
   cmd->add_option("--stop", o->task.stop, "generate: stop sequences (default for gsm8k: Question:, </s>, <|im_end|>)");
   cmd->add_option("--regex", o->task.regex, "generate: the answer is the last match (its first group) in the output");
   cmd->add_option("--max-new-tokens", o->harness.max_new_tokens, "generate: tokens at most")->capture_default_str()

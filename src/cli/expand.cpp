@@ -116,7 +116,7 @@ void add_expand(CLI::App& app) {
   cmd->add_option("--zero", o->zero, "sub-modules of new blocks set to zero")->capture_default_str();
   cmd->add_option("--init", o->init, "new blocks start as a copy of their source block, or random (HF initializer_range)")
       ->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed for --init random")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed for --init random")->capture_default_str()->check(seed_value());
   cmd->add_option("--stage", o->stage, "name of this expansion stage (default stage-K)");
   cmd->add_option("--shard-size", o->shard_size, "maximum shard size, e.g. 5GB, 500MB")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "weight dtype of the output: keep, bf16, f16 or f32")->capture_default_str();

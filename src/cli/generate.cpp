@@ -110,7 +110,7 @@ void add_generate(CLI::App& app) {
       ->check(count(0, 1 << 30));
   cmd->add_option("--top-p", o->top_p, "sample within the top-p probability mass")->capture_default_str()
       ->check(in(excl(0), incl(1)));
-  cmd->add_option("--seed", o->seed, "random seed for sampling")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "random seed for sampling")->capture_default_str()->check(seed_value());
   cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after the end-of-sequence token");
   cmd->add_flag("--print-ids", o->print_ids, "print the generated ids on one line at the end");
   cmd->add_flag("--stats", o->stats, "print timing to stderr");

@@ -50,7 +50,7 @@ void add_init(CLI::App& app) {
   cmd->add_option("--config", o->config_file, "use this config.json instead of a preset");
   cmd->add_option("--layers", o->layers, "override the number of layers")->check(count(1, 4096));
   cmd->add_option("--dtype", o->dtype, "weight dtype: f32, bf16 or f16")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "random seed")->capture_default_str()->check(seed_value());
   cmd->add_option("--shard-size", o->shard_size, "maximum shard size")->capture_default_str();
   cmd->add_flag("--force", o->force, "replace an existing output folder");
   cmd->add_flag("--list", o->list, "list the presets");

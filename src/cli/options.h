@@ -65,6 +65,16 @@ inline CLI::Validator at_least(double lo) { return in(incl(lo), excl(kInf)); }
 // Whole numbers up to `hi` (counts of steps, batches, threads ...).
 inline CLI::Validator count(double lo, double hi) { return in(incl(lo), incl(hi)); }
 
+// Seeds: whole numbers from 0 up (a negative one would silently wrap around in an unsigned seed).
+inline CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& text) {
+        const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        return digits ? std::string() : "\"" + text + "\" is not a seed (a whole number from 0)";
+      },
+      "SEED");
+}
+
 // A validator for a path option: not empty.
 inline CLI::Validator non_empty_path() {
   return CLI::Validator([](std::string& text) { return text.empty() ? std::string("the path is empty") : std::string(); },

@@ -122,7 +122,7 @@ void add_train(CLI::App& app) {
       ->check(in(excl(0), incl(1e6)));
   steps->excludes(tokens);
   cmd->add_flag("!--no-shuffle", o->shuffle, "read sequences in order");
-  cmd->add_option("--seed", o->seed, "shuffle seed")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "shuffle seed")->capture_default_str()->check(seed_value());
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--precision", cli->precision, "fp32, or bf16 compute with fp32 master weights")->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16"}));
