@@ -3,6 +3,7 @@
 #include "data/loader.h"
 
 #include <algorithm>
+#include <map>
 
 #include "data/data_json.h"
 #include "data/shard.h"
@@ -31,6 +32,19 @@ class TokenStream {
   }
   int64_t tokens() const { return starts_.back(); }
 
+  // Every document of the split as (first token, length), in order.
+  std::vector<DocumentSpan> documents() const {
+    std::vector<DocumentSpan> out;
+    for (size_t k = 0; k < readers_.size(); ++k) {
+      const ShardReader& r = *readers_[k];
+      for (int64_t d = 0; d < r.header().documents; ++d) {
+        const int64_t begin = r.document_offset(d), end = r.document_offset(d + 1);
+        if (end > begin) out.push_back({starts_[k] + begin, end - begin});
+      }
+    }
+    return out;
+  }
+
   // Tokens [begin, begin + n) of the concatenated split, crossing shard boundaries.
   void read(int64_t begin, int64_t n, int32_t* ids, uint8_t* mask) const {
     size_t k = std::upper_bound(starts_.begin(), starts_.end(), begin) - starts_.begin() - 1;
@@ -53,6 +67,27 @@ class TokenStream {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Packing names
+
+Packing parse_packing(const std::string& name) {
+  if (name == "concat") return Packing::Concat;
+  if (name == "doc") return Packing::Doc;
+  if (name == "none") return Packing::None;
+  LP_FAIL("unknown packing \"", name, "\" (expected concat, doc or none)");
+}
+
+const char* packing_name(Packing p) {
+  switch (p) {
+    case Packing::Concat: return "concat";
+    case Packing::Doc: return "doc";
+    case Packing::None: return "none";
+  }
+  return "?";
+}
+
+Packing default_packing(const DataInfo& info) { return info.format == "chat" ? Packing::Doc : Packing::Concat; }
+
+// ---------------------------------------------------------------------------------------------
 // State
 
 json LoaderState::to_json() const { return json{{"epoch", epoch}, {"position", position}}; }
@@ -73,16 +108,17 @@ BatchLoader::BatchLoader(const std::filesystem::path& data_dir, const LoaderOpti
   LP_CHECK(o.seq_len >= 1, "sequence length must be >= 1, got ", o.seq_len);
   LP_CHECK(o.world_size >= 1 && o.rank >= 0 && o.rank < o.world_size, "bad rank ", o.rank, " of world size ",
            o.world_size);
-  json data = read_data_json(data_dir);
   DataInfo info = read_data_info(data_dir);
   const char* split = o.validation ? "validation" : "train";
-  stream_ = std::make_unique<TokenStream>(split_shards(data, data_dir, split), info.vocab_size);
-  sequences_ = stream_->tokens() / o.seq_len;
+  stream_ = std::make_unique<TokenStream>(o.validation ? info.val_shards : info.train_shards, info.vocab_size);
+  packing_ = o.packing ? *o.packing : default_packing(info);
+  if (packing_ == Packing::Concat) sequences_ = stream_->tokens() / o.seq_len;
+  else plan_rows(/*truncate_long=*/info.format == "chat");
   per_rank_ = sequences_ / o.world_size;
-  LP_CHECK(per_rank_ >= o.batch_size, data_dir.string(), ": the ", split, " split has ", stream_->tokens(),
-           " tokens = ", sequences_, " sequences of ", o.seq_len, " tokens, which gives ", per_rank_,
-           " per rank for ", o.world_size, " rank(s); a batch needs ", o.batch_size,
-           " (use more data, a shorter sequence or a smaller batch)");
+  LP_CHECK(per_rank_ >= o.batch_size || !o.require_batch, data_dir.string(), ": the ", split, " split has ", stream_->tokens(),
+           " tokens = ", sequences_, " rows of ", o.seq_len, " tokens (", packing_name(packing_),
+           " packing), which gives ", per_rank_, " per rank for ", o.world_size, " rank(s); a batch needs ",
+           o.batch_size, " (use more data, a shorter sequence or a smaller batch)");
   if (o_.validation) o_.shuffle = false;  // evaluation reads in order
   start_epoch(0);
 }
@@ -111,6 +147,85 @@ void BatchLoader::start_epoch(int64_t epoch) {
   }
 }
 
+void BatchLoader::plan_rows(bool truncate_long) {
+  const int64_t T = o_.seq_len;
+  std::vector<DocumentSpan> docs;
+  for (DocumentSpan d : stream_->documents()) {
+    if (d.length > T) ++cut_documents_;
+    if (truncate_long) d.length = std::min(d.length, T);
+    for (int64_t at = 0; at < d.length; at += T) docs.push_back({d.begin + at, std::min(T, d.length - at)});
+  }
+  std::vector<std::vector<DocumentSpan>> rows;
+  if (packing_ == Packing::None) {
+    for (const DocumentSpan& d : docs) rows.push_back({d});
+  } else {
+    // Best fit, longest first: each document goes into the fullest row that still has room,
+    // which leaves little padding. Ties keep input order, so the plan is deterministic.
+    std::vector<size_t> order(docs.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return docs[a].length > docs[b].length; });
+    std::multimap<int64_t, size_t> room;  // free tokens -> row
+    std::vector<int64_t> used;            // tokens per row
+    for (size_t i : order) {
+      auto it = room.lower_bound(docs[i].length);
+      size_t row;
+      if (it == room.end()) {
+        row = rows.size();
+        rows.emplace_back();
+        used.push_back(0);
+      } else {
+        row = it->second;
+        room.erase(it);
+      }
+      rows[row].push_back(docs[i]);
+      used[row] += docs[i].length;
+      if (used[row] < T) room.emplace(T - used[row], row);
+    }
+  }
+  row_starts_.assign(1, 0);
+  for (const auto& r : rows) {
+    spans_.insert(spans_.end(), r.begin(), r.end());
+    row_starts_.push_back(int64_t(spans_.size()));
+  }
+  sequences_ = int64_t(rows.size());
+}
+
+double BatchLoader::fill() const {
+  if (packing_ == Packing::Concat || sequences_ == 0) return 1.0;
+  int64_t used = 0;
+  for (const DocumentSpan& d : spans_) used += d.length;
+  return double(used) / double(sequences_ * o_.seq_len);
+}
+
+void BatchLoader::read_row(int64_t row, int64_t slot, Batch& b) const {
+  const int64_t T = o_.seq_len;
+  int32_t* ids = b.ids.data() + slot * T;
+  uint8_t* mask = b.loss_mask.data() + slot * T;
+  if (packing_ == Packing::Concat) {
+    stream_->read(row * T, T, ids, mask);
+    return;
+  }
+  int32_t* pos = b.positions.data() + slot * T;
+  int32_t* seg = b.segments.data() + slot * T;
+  int64_t at = 0;
+  for (int64_t k = row_starts_[size_t(row)]; k < row_starts_[size_t(row) + 1]; ++k) {
+    const DocumentSpan& d = spans_[size_t(k)];
+    stream_->read(d.begin, d.length, ids + at, mask + at);
+    mask[at] = 0;  // a document's first token is nobody's target: the token before it is another document's
+    for (int64_t i = 0; i < d.length; ++i) {
+      pos[at + i] = int32_t(i);
+      seg[at + i] = int32_t(k - row_starts_[size_t(row)]);
+    }
+    at += d.length;
+  }
+  for (; at < T; ++at) {  // padding: never a target, a segment of its own
+    ids[at] = 0;
+    mask[at] = 0;
+    pos[at] = 0;
+    seg[at] = -1;
+  }
+}
+
 int64_t BatchLoader::global_sequence(int64_t position) const {
   int64_t slot = position * o_.world_size + o_.rank;  // rank r takes slots r, r + W, ...
   return order_.empty() ? slot : order_[static_cast<size_t>(slot)];
@@ -123,10 +238,11 @@ Batch BatchLoader::next() {
   b.seq_len = o_.seq_len;
   b.ids.resize(static_cast<size_t>(b.batch * b.seq_len));
   b.loss_mask.resize(b.ids.size());
-  for (int64_t i = 0; i < b.batch; ++i) {
-    int64_t seq = global_sequence(position_ + i);
-    stream_->read(seq * o_.seq_len, o_.seq_len, b.ids.data() + i * o_.seq_len, b.loss_mask.data() + i * o_.seq_len);
+  if (packing_ != Packing::Concat) {
+    b.positions.resize(b.ids.size());
+    b.segments.resize(b.ids.size());
   }
+  for (int64_t i = 0; i < b.batch; ++i) read_row(global_sequence(position_ + i), i, b);
   position_ += o_.batch_size;
   return b;
 }

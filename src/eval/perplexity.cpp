@@ -16,7 +16,17 @@ BatchTensors batch_tensors(const Batch& b, const torch::Device& device) {
   if (!all_targets)
     t.mask = torch::from_blob(const_cast<uint8_t*>(b.loss_mask.data()), {b.batch, b.seq_len}, torch::kUInt8)
                  .to(device);  // (B, T)
+  if (!b.positions.empty()) {
+    auto table = [&](const std::vector<int32_t>& v) {
+      return torch::from_blob(const_cast<int32_t*>(v.data()), {b.batch, b.seq_len}, torch::kInt).to(device, torch::kLong);
+    };
+    t.rows = {table(b.positions), table(b.segments)};  // (B, T) each
+  }
   return t;
+}
+
+torch::Tensor batch_logits(const Model& model, const BatchTensors& t) {
+  return t.rows.positions.defined() ? model.forward(t.ids, t.rows) : model.forward(t.ids);
 }
 
 EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const EvalOptions& o) {
@@ -28,7 +38,10 @@ EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const 
   lo.validation = o.validation;
   lo.rank = o.rank;
   lo.world_size = o.world_size;
+  lo.packing = o.packing;
+  lo.require_batch = !o.allow_too_small;
   BatchLoader loader(data_dir, lo);
+  if (loader.sequences_per_epoch() < o.batch_size) return {};  // too little held-out data: no loss
   int64_t batches = std::max<int64_t>(1, loader.sequences_per_epoch() / o.batch_size);
   if (o.max_batches > 0) batches = std::min(batches, o.max_batches);
   EvalResult r;
@@ -36,7 +49,7 @@ EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const 
   for (int64_t i = 0; i < batches; i++) {
     Batch b = loader.next();
     BatchTensors t = batch_tensors(b, model.options().device);
-    sum += next_token_loss(model.forward(t.ids), t.ids, t.mask).item<double>();
+    sum += next_token_loss(batch_logits(model, t), t.ids, t.mask).item<double>();
     r.tokens += b.batch * b.seq_len;
   }
   r.loss = sum / double(batches);

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "data/loader.h"
@@ -12,17 +13,23 @@
 
 namespace llamapro {
 
-// A batch as tensors on the model's device: ids (B, T) int64 and the mask (B, T) uint8, left
-// undefined when every token is a target.
+// A batch as tensors on the model's device: ids (B, T) int64, the mask (B, T) uint8 (left
+// undefined when every token is a target), and the documents of packed rows (undefined for
+// concatenated ones).
 struct BatchTensors {
   torch::Tensor ids, mask;
+  PackedRows rows;
 };
 BatchTensors batch_tensors(const Batch& batch, const torch::Device& device);
+// The batch's logits (B, T, V), packed rows kept apart.
+torch::Tensor batch_logits(const Model& model, const BatchTensors& t);
 
 struct EvalOptions {
   int64_t seq_len = 512, batch_size = 4;
   int64_t max_batches = 50;  // 0 = the whole split
   bool validation = true;    // the held-out split (false: the training split)
+  std::optional<Packing> packing;  // unset: the data's default
+  bool allow_too_small = false;    // a split without one whole batch gives NaN instead of an error
   int rank = 0, world_size = 1;
 };
 

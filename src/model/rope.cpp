@@ -45,10 +45,15 @@ int64_t max_sequence_length(const ModelConfig& c) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> Rope::cos_sin(int64_t start, int64_t T, torch::ScalarType dtype) const {
-  auto pos = torch::arange(start, start + T, torch::TensorOptions().dtype(torch::kLong).device(inv_freq.device()))
-                 .to(torch::kFloat);                                   // (T)
-  auto freqs = torch::outer(pos, inv_freq);                            // (T, HD/2)
-  auto emb = torch::cat({freqs, freqs}, -1);                           // (T, HD)
+  return cos_sin(torch::arange(start, start + T, torch::TensorOptions().dtype(torch::kLong).device(inv_freq.device())),
+                 dtype);  // (T, HD)
+}
+
+std::pair<torch::Tensor, torch::Tensor> Rope::cos_sin(const torch::Tensor& positions, torch::ScalarType dtype) const {
+  // One product per element, as transformers' matmul of (HD/2, 1) by (1, T) computes it.
+  auto freqs = positions.to(inv_freq.device(), torch::kFloat).unsqueeze(-1) * inv_freq;  // (..., T, HD/2)
+  auto emb = torch::cat({freqs, freqs}, -1);                                            // (..., T, HD)
+  if (positions.dim() == 2) emb = emb.unsqueeze(1);                                     // (B, 1, T, HD)
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 

@@ -22,6 +22,9 @@ struct Rope {
 
   // cos and sin for positions [start, start + T): each (T, HD) in dtype.
   std::pair<torch::Tensor, torch::Tensor> cos_sin(int64_t start, int64_t T, torch::ScalarType dtype) const;
+  // cos and sin for a position per token: positions (B, T) int64 -> each (B, 1, T, HD), which
+  // broadcasts over the heads of (B, H, T, HD).
+  std::pair<torch::Tensor, torch::Tensor> cos_sin(const torch::Tensor& positions, torch::ScalarType dtype) const;
 };
 
 // x (B, H, T, HD) rotated: x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x2, x1).
