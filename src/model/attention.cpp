@@ -45,16 +45,16 @@ torch::Tensor repeat_kv(const torch::Tensor& x, int64_t n_rep) {
 }  // namespace
 
 torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape& s, const torch::Tensor& x,
-                                const torch::Tensor& cos, const torch::Tensor& sin, int64_t start,
-                                KVCache* cache, int64_t layer) {
-  const int64_t B = x.size(0), T = x.size(1);
-  auto q = torch::linear(x, w.wq, w.bq).view({B, T, s.n_head, s.head_dim}).transpose(1, 2);     // (B, NH, T, HD)
-  auto k = torch::linear(x, w.wk, w.bk).view({B, T, s.n_kv_head, s.head_dim}).transpose(1, 2);  // (B, NKV, T, HD)
-  auto v = torch::linear(x, w.wv, w.bv).view({B, T, s.n_kv_head, s.head_dim}).transpose(1, 2);  // (B, NKV, T, HD)
-  q = apply_rope(q, cos, sin);
-  k = apply_rope(k, cos, sin);
+                                const TokenPlacement& at, KVCache* cache, int64_t layer, bool training) {
+  const int64_t B = x.size(0), T = x.size(1), start = at.start;
+  auto q = project(x, w.wq, w.bq, w.q_lora, training).view({B, T, s.n_head, s.head_dim}).transpose(1, 2);  // (B, NH, T, HD)
+  auto k = project(x, w.wk, w.bk, w.k_lora, training).view({B, T, s.n_kv_head, s.head_dim}).transpose(1, 2);  // (B, NKV, T, HD)
+  auto v = project(x, w.wv, w.bv, w.v_lora, training).view({B, T, s.n_kv_head, s.head_dim}).transpose(1, 2);  // (B, NKV, T, HD)
+  q = apply_rope(q, at.cos, at.sin);
+  k = apply_rope(k, at.cos, at.sin);
 
   int64_t S = T;
+  LP_CHECK(!(cache && at.mask.defined()), "internal: packed rows cannot use a KV cache");
   if (cache) {
     LP_CHECK(start + T <= cache->capacity(), "KV cache full: ", start + T, " positions, capacity ", cache->capacity());
     LP_CHECK(cache->batch() == B, "KV cache was made for batch ", cache->batch(), ", got ", B);
@@ -68,19 +68,20 @@ torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape&
   k = repeat_kv(k, n_rep);  // (B, NH, S, HD)
   v = repeat_kv(v, n_rep);
 
-  // Query i sits at position start + i and may see keys 0 .. start + i.
-  torch::Tensor mask;
+  // Query i sits at position start + i and may see keys 0 .. start + i (packed rows: the
+  // caller's mask, which also keeps each document to itself).
+  torch::Tensor mask = at.mask;
   bool causal = false;
-  if (S == T) {
+  if (!mask.defined() && S == T) {
     causal = T > 1;
-  } else if (T > 1) {
+  } else if (!mask.defined() && T > 1) {
     auto qpos = torch::arange(start, start + T, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
     auto kpos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
     mask = kpos.unsqueeze(0) <= qpos.unsqueeze(1);  // (T, S) bool
   }
   auto y = compat::attention(q, k, v, mask, causal);                   // (B, NH, T, HD)
   y = y.transpose(1, 2).contiguous().view({B, T, s.n_head * s.head_dim});  // (B, T, NH*HD)
-  return torch::linear(y, w.wo, w.bo);                                  // (B, T, C)
+  return project(y, w.wo, w.bo, w.o_lora, training);                    // (B, T, C)
 }
 
 }  // namespace llamapro

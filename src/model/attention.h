@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/lora.h"
 
 namespace llamapro {
 
@@ -21,6 +22,7 @@ struct AttentionWeights {
   torch::Tensor bv;  // (NKV*HD)
   torch::Tensor wo;  // (C, NH*HD)
   torch::Tensor bo;  // (C), undefined without o_bias
+  LoraPair q_lora, k_lora, v_lora, o_lora;  // adapters, when attached
 };
 
 // Keys and values of earlier positions, per layer, preallocated to max_len positions.
@@ -51,10 +53,16 @@ struct AttentionShape {
   int64_t head_dim = 0;   // HD
 };
 
-// x (B, T, C) at positions [start, start + T) -> (B, T, C). cos/sin (T, HD). With a cache,
-// the new keys/values are stored at [start, start + T) of `layer` and all earlier ones attended.
+// Where the tokens of one forward pass sit.
+struct TokenPlacement {
+  torch::Tensor cos, sin;  // rotary tables: (T, HD), or (B, 1, T, HD) for a position per token
+  int64_t start = 0;       // position of the first token (after the cached ones)
+  torch::Tensor mask;      // packed rows: (B, 1, T, T) bool, true = may attend; replaces the causal mask
+};
+
+// x (B, T, C) -> (B, T, C). With a cache, the new keys/values are stored at [start, start + T)
+// of `layer` and all earlier ones attended. `training` turns on the adapters' dropout.
 torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape& s, const torch::Tensor& x,
-                                const torch::Tensor& cos, const torch::Tensor& sin, int64_t start,
-                                KVCache* cache, int64_t layer);
+                                const TokenPlacement& at, KVCache* cache, int64_t layer, bool training);
 
 }  // namespace llamapro

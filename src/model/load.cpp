@@ -10,8 +10,6 @@
 
 namespace llamapro {
 
-namespace {
-
 torch::ScalarType torch_type(DType t) {
   switch (t) {
     case DType::F32: return torch::kFloat;
@@ -20,6 +18,8 @@ torch::ScalarType torch_type(DType t) {
     default: LP_FAIL("unsupported weight dtype ", dtype_name(t), " (expected F32, F16 or BF16)");
   }
 }
+
+namespace {
 
 // Fills the weights of a model from `make(name, shape)`, walking the one name table.
 ModelWeights build_weights(const ModelConfig& c,

@@ -6,11 +6,15 @@
 #include <filesystem>
 #include <memory>
 
+#include "io/dtype.h"
 #include "model/transformer.h"
 
 namespace llamapro {
 
 struct ModelFolder;
+
+// F32, F16, BF16 -> the torch type; error for other element types.
+torch::ScalarType torch_type(DType t);
 
 // Builds the model of an opened (validated) folder. Float32 weights on CPU in float32 are used
 // in place from the mapping; anything else is converted.

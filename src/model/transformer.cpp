@@ -33,29 +33,33 @@ KVCache Model::new_cache(int64_t batch, int64_t max_len) const {
   return KVCache(config_, batch, max_len, options_.device, options_.dtype);
 }
 
-torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const torch::Tensor& cos,
-                                   const torch::Tensor& sin, int64_t start, KVCache* cache) const {
+torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache) const {
   const BlockWeights& b = w_.blocks[size_t(l)];
   const double eps = config_.rms_norm_eps;
   // x = x + attn(norm(x)); x = x + mlp(norm(x))
-  auto h = x + attention_forward(b.attn, attn_shape_, rms_norm(x, b.attn_norm, eps), cos, sin, start, cache, l);
+  auto h = x + attention_forward(b.attn, attn_shape_, rms_norm(x, b.attn_norm, eps), at, cache, l, training_);
   auto n = rms_norm(h, b.mlp_norm, eps);                                                  // (B, T, C)
-  auto gate = torch::silu(torch::linear(n, b.w_gate, b.b_gate));                          // (B, T, I)
-  return h + torch::linear(gate * torch::linear(n, b.w_up, b.b_up), b.w_down, b.b_down);  // (B, T, C)
+  auto gate = torch::silu(project(n, b.w_gate, b.b_gate, b.gate_lora, training_));        // (B, T, I)
+  auto up = project(n, b.w_up, b.b_up, b.up_lora, training_);                             // (B, T, I)
+  return h + project(gate * up, b.w_down, b.b_down, b.down_lora, training_);              // (B, T, C)
 }
 
 // A block whose forward keeps no activations: backward recomputes them from the saved input
 // and back-propagates through the recomputation, which accumulates the weight gradients.
 // `anchor`, one trainable tensor of the block, is an input only so that the output requires
 // grad (and backward runs) even when x needs no gradient, as below the lowest trainable block.
+// The random generator's state is kept, so adapter dropout draws the same masks twice.
 struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
-                               torch::Tensor sin, torch::Tensor anchor, const Model* model, int64_t layer) {
+                               torch::Tensor sin, torch::Tensor anchor, const Model* model, int64_t layer,
+                               const torch::Tensor* mask) {
     ctx->save_for_backward({x, cos, sin});
+    if (mask->defined()) ctx->saved_data["mask"] = *mask;  // packed rows (never an autograd input)
     ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
     ctx->saved_data["layer"] = layer;
+    ctx->saved_data["rng"] = at::globalContext().defaultGenerator(x.device()).get_state();
     torch::NoGradGuard no_grad;
-    return model->block_forward(layer, x, cos, sin, 0, nullptr);
+    return model->block_forward(layer, x, {cos, sin, 0, *mask}, nullptr);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -64,18 +68,34 @@ struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
     const auto* model = reinterpret_cast<const Model*>(ctx->saved_data["model"].toInt());
     const int64_t layer = ctx->saved_data["layer"].toInt();
     torch::Tensor x = saved[0].detach().requires_grad_(saved[0].requires_grad());
+    const torch::Tensor mask = ctx->saved_data.count("mask") ? ctx->saved_data["mask"].toTensor() : torch::Tensor();
     torch::Tensor y;
     {
+      auto generator = at::globalContext().defaultGenerator(x.device());
+      const torch::Tensor now = generator.get_state();
+      generator.set_state(ctx->saved_data["rng"].toTensor());
       torch::AutoGradMode enable(true);
-      y = model->block_forward(layer, x, saved[1], saved[2], 0, nullptr);
+      y = model->block_forward(layer, x, {saved[1], saved[2], 0, mask}, nullptr);
+      generator.set_state(now);
     }
     torch::autograd::backward({y}, {grad_out[0]});
-    // x, cos, sin, anchor (its gradient was accumulated above), model, layer
-    return {x.requires_grad() ? x.grad() : torch::Tensor(), {}, {}, {}, {}, {}};
+    // x, cos, sin, anchor (its gradient was accumulated above), model, layer, mask
+    return {x.requires_grad() ? x.grad() : torch::Tensor(), {}, {}, {}, {}, {}, {}};
   }
 };
 
 torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs) const {
+  return run(ids, cache, block_outputs, nullptr);
+}
+
+torch::Tensor Model::forward(const torch::Tensor& ids, const PackedRows& rows) const {
+  LP_CHECK(rows.positions.sizes() == ids.sizes() && rows.segments.sizes() == ids.sizes(),
+           "packed rows: positions and segments must have the shape of the ids");
+  return run(ids, nullptr, nullptr, &rows);
+}
+
+torch::Tensor Model::run(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs,
+                         const PackedRows* rows) const {
   LP_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kLong, "input ids must be an int64 tensor (batch, seq), got ",
            ids.dim(), " dims of ", c10::toString(ids.scalar_type()));
   const int64_t T = ids.size(1);
@@ -88,8 +108,17 @@ torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vect
   LP_CHECK(lo >= 0 && hi < config_.vocab_size, "token id ", lo < 0 ? lo : hi, " out of range [0, ",
            config_.vocab_size, ")");
 
+  TokenPlacement at;
+  at.start = start;
+  if (rows) {
+    std::tie(at.cos, at.sin) = rope_.cos_sin(rows->positions.to(options_.device), options_.dtype);  // (B, 1, T, HD)
+    auto seg = rows->segments.to(options_.device);                                                   // (B, T)
+    auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(options_.device)).tril();
+    at.mask = (seg.unsqueeze(2) == seg.unsqueeze(1)).logical_and(causal).unsqueeze(1);  // (B, 1, T, T)
+  } else {
+    std::tie(at.cos, at.sin) = rope_.cos_sin(start, T, options_.dtype);  // (T, HD)
+  }
   const int64_t first_graph = first_graph_block();
-  auto [cos, sin] = rope_.cos_sin(start, T, options_.dtype);  // (T, HD)
   torch::Tensor x;
   {
     std::optional<torch::NoGradGuard> no_grad;
@@ -100,12 +129,10 @@ torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vect
     std::optional<torch::NoGradGuard> no_grad;  // frozen prefix: no graph, no saved activations
     if (l < first_graph) no_grad.emplace();
     if (checkpointing_ && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
-      torch::Tensor anchor;  // any trainable tensor of the block, or x itself when it has none
-      for (const auto& p : named_parameters())
-        if (layer_of(p.name) == l && p.tensor.requires_grad()) anchor = p.tensor;
-      x = CheckpointedBlock::apply(x, cos, sin, anchor.defined() ? anchor : x, this, l);
+      torch::Tensor anchor = graph_anchor(l);
+      x = CheckpointedBlock::apply(x, at.cos, at.sin, anchor.defined() ? anchor : x, this, l, &at.mask);
     } else {
-      x = block_forward(l, x, cos, sin, start, cache);
+      x = block_forward(l, x, at, cache);
     }
     if (block_outputs) block_outputs->push_back(x);
   }
@@ -114,10 +141,94 @@ torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vect
   return torch::linear(x, w_.lm_head);  // (B, T, V)
 }
 
+bool Model::builds_graph(int64_t block) const {
+  if (trainable_[size_t(block)]) return true;
+  BlockWeights& b = const_cast<BlockWeights&>(w_.blocks[size_t(block)]);
+  for (LoraTarget t : kLoraTargets)
+    if (lora_slot(b, t).a.defined() && lora_slot(b, t).a.requires_grad()) return true;
+  return false;
+}
+
+namespace {
+// The block's own tensors, in one list for marking and searching.
+std::vector<torch::Tensor*> own_tensors(BlockWeights& b) {
+  return {&b.attn_norm, &b.attn.wq, &b.attn.bq, &b.attn.wk, &b.attn.bk, &b.attn.wv,   &b.attn.bv, &b.attn.wo,
+          &b.attn.bo,   &b.mlp_norm, &b.w_gate, &b.b_gate,  &b.w_up,    &b.b_up,     &b.w_down,  &b.b_down};
+}
+}  // namespace
+
+torch::Tensor Model::graph_anchor(int64_t block) const {
+  BlockWeights& b = const_cast<BlockWeights&>(w_.blocks[size_t(block)]);
+  for (torch::Tensor* t : own_tensors(b))
+    if (t->defined() && t->requires_grad()) return *t;
+  for (LoraTarget t : kLoraTargets)
+    if (lora_slot(b, t).a.defined() && lora_slot(b, t).a.requires_grad()) return lora_slot(b, t).a;
+  return {};
+}
+
+LoraPair& lora_slot(BlockWeights& b, LoraTarget t) {
+  switch (t) {
+    case LoraTarget::Q: return b.attn.q_lora;
+    case LoraTarget::K: return b.attn.k_lora;
+    case LoraTarget::V: return b.attn.v_lora;
+    case LoraTarget::O: return b.attn.o_lora;
+    case LoraTarget::Gate: return b.gate_lora;
+    case LoraTarget::Up: return b.up_lora;
+    case LoraTarget::Down: return b.down_lora;
+  }
+  LP_FAIL("internal: bad LoRA target");
+}
+
+const torch::Tensor& lora_base_weight(const BlockWeights& b, LoraTarget t) {
+  switch (t) {
+    case LoraTarget::Q: return b.attn.wq;
+    case LoraTarget::K: return b.attn.wk;
+    case LoraTarget::V: return b.attn.wv;
+    case LoraTarget::O: return b.attn.wo;
+    case LoraTarget::Gate: return b.w_gate;
+    case LoraTarget::Up: return b.w_up;
+    case LoraTarget::Down: return b.w_down;
+  }
+  LP_FAIL("internal: bad LoRA target");
+}
+
+void Model::attach_lora(int64_t block, LoraTarget target, LoraPair pair) {
+  LP_CHECK(block >= 0 && block < n_layers(), "block ", block, " out of range [0, ", n_layers(), ")");
+  BlockWeights& b = w_.blocks[size_t(block)];
+  const torch::Tensor& w = lora_base_weight(b, target);
+  const int64_t r = pair.a.size(0);
+  LP_CHECK(pair.a.dim() == 2 && pair.b.dim() == 2 && pair.a.size(1) == w.size(1) && pair.b.size(0) == w.size(0) &&
+               pair.b.size(1) == r,
+           "LoRA pair for block ", block, " ", lora_module_name(target), " has shapes A ", pair.a.sizes(), ", B ",
+           pair.b.sizes(), " but the weight is ", w.sizes());
+  lora_slot(b, target) = std::move(pair);
+}
+
+bool Model::has_lora() const {
+  for (int64_t l = 0; l < n_layers(); l++)
+    for (LoraTarget t : kLoraTargets)
+      if (lora_slot(const_cast<BlockWeights&>(w_.blocks[size_t(l)]), t).a.defined()) return true;
+  return false;
+}
+
+std::vector<NamedTensor> Model::lora_parameters() const {
+  std::vector<NamedTensor> out;
+  for (int64_t l = 0; l < n_layers(); l++) {
+    for (LoraTarget t : kLoraTargets) {
+      const LoraPair& p = lora_slot(const_cast<BlockWeights&>(w_.blocks[size_t(l)]), t);
+      if (!p.a.defined()) continue;
+      const std::string module = lora_tensor_prefix(l, t);
+      out.push_back({module + ".lora_A.weight", p.a});
+      out.push_back({module + ".lora_B.weight", p.b});
+    }
+  }
+  return out;
+}
+
 int64_t Model::first_graph_block() const {
   if (embed_trainable_) return 0;
   for (int64_t l = 0; l < n_layers(); l++)
-    if (trainable_[size_t(l)]) return l;
+    if (builds_graph(l)) return l;
   return n_layers();
 }
 
@@ -143,11 +254,7 @@ void Model::make_trainable(torch::Tensor& t, bool trainable) {
 
 void Model::set_trainable(int64_t block, bool trainable) {
   LP_CHECK(block >= 0 && block < n_layers(), "block ", block, " out of range [0, ", n_layers(), ")");
-  BlockWeights& b = w_.blocks[size_t(block)];
-  for (torch::Tensor* t : {&b.attn_norm, &b.attn.wq, &b.attn.bq, &b.attn.wk, &b.attn.bk, &b.attn.wv, &b.attn.bv,
-                           &b.attn.wo, &b.attn.bo, &b.mlp_norm, &b.w_gate, &b.b_gate, &b.w_up, &b.b_up, &b.w_down,
-                           &b.b_down})
-    make_trainable(*t, trainable);
+  for (torch::Tensor* t : own_tensors(w_.blocks[size_t(block)])) make_trainable(*t, trainable);
   trainable_[size_t(block)] = trainable;
 }
 
@@ -214,6 +321,8 @@ std::vector<NamedTensor> Model::named_parameters() const {
 std::vector<NamedTensor> Model::trainable_parameters() const {
   std::vector<NamedTensor> out;
   for (auto& p : named_parameters())
+    if (p.tensor.requires_grad()) out.push_back(std::move(p));
+  for (auto& p : lora_parameters())
     if (p.tensor.requires_grad()) out.push_back(std::move(p));
   return out;
 }

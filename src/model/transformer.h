@@ -14,6 +14,7 @@
 
 #include "model/attention.h"
 #include "model/config.h"
+#include "model/lora.h"
 #include "model/rope.h"
 
 namespace llamapro {
@@ -35,7 +36,12 @@ struct BlockWeights {
   torch::Tensor b_up;       // (I)
   torch::Tensor w_down;     // (C, I)
   torch::Tensor b_down;     // (C)
+  LoraPair gate_lora, up_lora, down_lora;  // adapters, when attached (attention's are in attn)
 };
+
+// The adapter slot of one projection of a block, and the weight it adapts.
+LoraPair& lora_slot(BlockWeights& b, LoraTarget t);
+const torch::Tensor& lora_base_weight(const BlockWeights& b, LoraTarget t);
 
 struct ModelWeights {
   torch::Tensor embed;              // (V, C)
@@ -47,6 +53,13 @@ struct ModelWeights {
 struct NamedTensor {
   std::string name;  // Hugging Face name, "model.layers.3.mlp.up_proj.weight"
   torch::Tensor tensor;
+};
+
+// Rows packed with several documents: each token's position within its document and its
+// document's index in the row (B, T) int64. A token attends only to earlier tokens of its
+// own document, and rotary positions restart at every document.
+struct PackedRows {
+  torch::Tensor positions, segments;
 };
 
 class Model {
@@ -64,6 +77,8 @@ class Model {
   // `block_outputs`, when given, receives the hidden state (B, T, C) after each block.
   torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr,
                         std::vector<torch::Tensor>* block_outputs = nullptr) const;
+  // ids (B, T) of packed rows -> logits (B, T, V): each document as if it ran alone.
+  torch::Tensor forward(const torch::Tensor& ids, const PackedRows& rows) const;
 
   // A cache for `batch` sequences of up to max_len positions (default: the model's limit).
   KVCache new_cache(int64_t batch, int64_t max_len = 0) const;
@@ -81,16 +96,29 @@ class Model {
   // Activation checkpointing: blocks that build a graph keep only their input in the forward
   // pass and recompute their activations in backward (less memory, about one more forward).
   void set_activation_checkpointing(bool on) { checkpointing_ = on; }
+  // Training mode turns on the adapters' dropout (evaluation and generation run without).
+  void set_training(bool on) { training_ = on; }
+
+  // ---- LoRA adapters (model/adapter.h makes, reads and writes them)
+  // Attaches `pair` to one projection of a block; a pair whose tensors require grad makes the
+  // block build a graph while the block's own weights stay frozen.
+  void attach_lora(int64_t block, LoraTarget target, LoraPair pair);
+  bool has_lora() const;
+  // The adapter tensors under PEFT's names ("base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight").
+  std::vector<NamedTensor> lora_parameters() const;
 
   // Every tensor of the model in Hugging Face order (lm_head left out when tied).
   std::vector<NamedTensor> named_parameters() const;
-  std::vector<NamedTensor> trainable_parameters() const;  // those with requires_grad
+  std::vector<NamedTensor> trainable_parameters() const;  // those with requires_grad, adapters included
   torch::Tensor& parameter(const std::string& name);     // throws for unknown names
   const ModelWeights& weights() const { return w_; }
 
  private:
-  torch::Tensor block_forward(int64_t l, const torch::Tensor& x, const torch::Tensor& cos,
-                              const torch::Tensor& sin, int64_t start, KVCache* cache) const;
+  torch::Tensor run(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs,
+                    const PackedRows* rows) const;
+  torch::Tensor block_forward(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache) const;
+  bool builds_graph(int64_t block) const;  // trains its weights or an adapter
+  torch::Tensor graph_anchor(int64_t block) const;
   torch::Tensor* slot(const std::string& name);
   void make_trainable(torch::Tensor& t, bool trainable);
 
@@ -103,7 +131,7 @@ class Model {
   int64_t max_len_ = 0;
   std::vector<bool> trainable_;  // L
   bool embed_trainable_ = false, head_trainable_ = false;
-  bool checkpointing_ = false;
+  bool checkpointing_ = false, training_ = false;
   friend struct CheckpointedBlock;
 };
 

@@ -1,0 +1,37 @@
+// lora.h — low-rank adapters on the block projections (LoRA, Hu et al. 2021) as PEFT defines
+// them: y = x W^T + b + dropout(x) A^T B^T * alpha / r, A (r, in) and B (out, r). B starts at
+// zero, so an adapter begins as the identity change.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <string>
+
+namespace llamapro {
+
+enum class LoraTarget { Q, K, V, O, Gate, Up, Down };
+inline constexpr std::array<LoraTarget, 7> kLoraTargets = {LoraTarget::Q,    LoraTarget::K,  LoraTarget::V,   LoraTarget::O,
+                                                           LoraTarget::Gate, LoraTarget::Up, LoraTarget::Down};
+
+// "q_proj", "gate_proj", ...: the module name PEFT's target_modules uses.
+const char* lora_module_name(LoraTarget t);
+// "self_attn.q_proj", "mlp.down_proj": where the module sits in a block.
+std::string lora_module_path(LoraTarget t);
+// PEFT's name of the module in a saved adapter: "base_model.model.model.layers.3.self_attn.q_proj".
+std::string lora_tensor_prefix(int64_t layer, LoraTarget t);
+// "q" or "q_proj" -> Q, ...; error naming the accepted names otherwise.
+LoraTarget parse_lora_target(const std::string& name);
+
+struct LoraPair {
+  torch::Tensor a;  // (r, in); undefined: no adapter on this projection
+  torch::Tensor b;  // (out, r)
+  double scale = 0;    // alpha / r
+  double dropout = 0;  // on the adapter's input, while training only
+};
+
+// x W^T + b, plus the adapter's low-rank update when it has one (with its dropout when training).
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                      const LoraPair& lora, bool training);
+
+}  // namespace llamapro
