@@ -22,7 +22,11 @@ namespace {
 // What the flags say as typed options; the checks that need two flags at once.
 struct TrainCliOptions {
   TrainOptions train;
-  std::string schedule = "cosine", warmup = "0", precision = "fp32";
+  std::string schedule = "cosine", warmup = "0", precision = "fp32", packing;
+  int64_t lora_rank = 0;  // 0: no adapters
+  std::optional<double> lora_alpha;
+  double lora_dropout = 0;
+  std::string lora_targets = "all";
 };
 
 TrainOptions typed(const TrainCliOptions& cli) {
@@ -30,6 +34,15 @@ TrainOptions typed(const TrainCliOptions& cli) {
   o.schedule = parse_schedule(cli.schedule);
   o.warmup = parse_warmup(cli.warmup);
   o.bf16 = cli.precision == "bf16";
+  if (!cli.packing.empty()) o.packing = parse_packing(cli.packing);
+  if (cli.lora_rank > 0) {
+    LoraSpec lora;
+    lora.rank = cli.lora_rank;
+    lora.alpha = cli.lora_alpha.value_or(2.0 * double(cli.lora_rank));
+    lora.dropout = cli.lora_dropout;
+    lora.targets = parse_lora_targets(cli.lora_targets);
+    o.lora = lora;
+  }
   LP_CHECK(o.min_lr <= o.lr, "--min-lr: ", o.min_lr, " is above --lr ", o.lr);
   compat::parse_device(o.device);  // a missing GPU is refused before any work
   return o;
@@ -87,6 +100,19 @@ void add_train(CLI::App& app) {
       ->required()->check(non_empty_path());
   cmd->add_option("--trainable", o->trainable, "newest (default with a manifest), stage:NAME, blocks:I,J,..., or all");
   cmd->add_option("--also", o->also, "also train: embed, head (final norm + lm_head)");
+  auto* lora = cmd->add_option("--lora", cli->lora_rank, "train rank-R LoRA adapters on the trainable blocks instead of their weights")
+                   ->check(count(1, 65536));
+  cmd->add_option_function<double>("--lora-alpha", [cli](double v) { cli->lora_alpha = v; },
+                                   "LoRA scale numerator: updates are scaled by alpha / rank (default 2 x rank)")
+      ->needs(lora)->check(in(excl(0), incl(1e6)));
+  cmd->add_option("--lora-dropout", cli->lora_dropout, "dropout on the adapters' input while training")
+      ->needs(lora)->check(in(incl(0), excl(1)));
+  cmd->add_option("--lora-targets", cli->lora_targets, "projections to adapt: all, or a list of q,k,v,o,gate,up,down")
+      ->needs(lora)->capture_default_str();
+  cmd->add_option("--packing", cli->packing,
+                  "concat (default for text), doc (default for chat: documents packed, each attending only to itself) "
+                  "or none (one document per row)")
+      ->check(CLI::IsMember({"concat", "doc", "none"}));
   cmd->add_option("--lr", o->lr, "peak learning rate")->capture_default_str()->check(positive());
   cmd->add_option("--min-lr", o->min_lr, "learning rate at the end of the decay")->capture_default_str()->check(non_negative());
   cmd->add_option("--schedule", cli->schedule, "cosine, linear or constant")->capture_default_str()

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "model/model_folder.h"
+#include "model/rewrite.h"
 #include "train/adamw.h"
 #include "train/trainable.h"
 #include "util/check.h"
@@ -48,35 +49,11 @@ void export_trained_model(const ModelFolder& base, const AdamW& optimizer, const
   std::map<std::string, size_t> trained;  // HF name -> optimizer slot
   const auto& params = optimizer.parameters();
   for (size_t i = 0; i < params.size(); i++) trained[params[i].name] = i;
-
-  const Checkpoint& ck = *base.checkpoint;
-  std::vector<TensorSpec> specs;
-  for (const auto& name : ck.names()) {
-    const TensorInfo& t = *ck.tensor(name).info;
-    specs.push_back({name, t.dtype, t.shape});
-  }
   const fs::path staged = run_dir / ".model";
-  {
-    ModelFolderWriter writer({staged, OutputKind::Folder, {}, /*force=*/true}, specs, 5'000'000'000);
-    for (const auto& spec : specs) {
-      TensorRef ref = ck.tensor(spec.name);
-      auto it = trained.find(spec.name);
-      if (it == trained.end()) {  // frozen: the stored bytes, unchanged
-        writer.tensors().append_from_file(ref.file->mapping().fd(), ref.file->file_offset(*ref.info), spec.nbytes());
-        continue;
-      }
-      torch::Tensor master = optimizer.master(it->second).detach().to(torch::kCPU).contiguous();
-      std::vector<uint8_t> bytes(spec.nbytes());
-      convert_elements(master.data_ptr(), DType::F32, bytes.data(), spec.dtype, size_t(master.numel()));
-      writer.tensors().append(bytes.data(), bytes.size());
-    }
-    const Manifest manifest = with_run(base.manifest, trainable, record, tokens);
-    ModelFolderWriter::Finish finish;
-    finish.config = &base.config;
-    finish.manifest = &manifest;
-    finish.side_files_from = base.dir();
-    writer.finish(finish);
-  }
+  write_model_with(base, {staged, OutputKind::Folder, {}, /*force=*/true}, [&](const std::string& name) {
+    auto it = trained.find(name);
+    return it == trained.end() ? torch::Tensor() : optimizer.master(it->second);
+  }, with_run(base.manifest, trainable, record, tokens));
   move_into(staged, run_dir);
 }
 

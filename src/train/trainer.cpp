@@ -25,12 +25,21 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 // A loss for JSON: null when there is none (NaN).
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 // The fields of a run that must agree for a rerun to continue it.
-json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t total_steps, const DataInfo& data) {
+json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t total_steps, const DataInfo& data,
+                  Packing packing) {
   return {{"model", fs::absolute(o.model_dir).lexically_normal().string()},
+          {"lora", o.lora ? o.lora->to_json() : json(nullptr)},
+          {"packing", packing_name(packing)},
           {"data", fs::absolute(o.data_dir).lexically_normal().string()},
           {"data_fingerprint", data.content_fingerprint},
           {"trainable", spec.description},
@@ -63,8 +72,16 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   trainable_ = resolve_trainable(o_.trainable, o_.also,
                                  base_.has_manifest ? std::optional<Manifest>(base_.manifest) : std::nullopt,
                                  c.num_hidden_layers);
-  apply_trainable(*model_, trainable_);
+  if (o_.lora) {
+    LP_CHECK(!trainable_.embed && !trainable_.head, "--also cannot be combined with --lora: adapters go on the blocks' ",
+             "projections, and the embeddings and head stay frozen");
+    o_.lora->blocks = trainable_.blocks;
+    add_lora(*model_, *o_.lora, o_.seed);  // the base weights stay frozen
+  } else {
+    apply_trainable(*model_, trainable_);
+  }
   model_->set_activation_checkpointing(o_.activation_checkpointing);
+  model_->set_training(true);
   optimizer_ = std::make_unique<AdamW>(model_->trainable_parameters(), o_.adamw);
 
   LoaderOptions lo;
@@ -74,6 +91,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   lo.seed = o_.seed;
   lo.rank = rank;
   lo.world_size = world;
+  lo.packing = o_.packing;
   loader_ = std::make_unique<BatchLoader>(o_.data_dir, lo);
 
   const int64_t tokens_per_step = o_.batch_size * o_.seq_len * o_.grad_accum * world;
@@ -89,7 +107,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   schedule_.warmup_steps = o_.warmup.steps(total_steps_);
 
   // Every rank checks the folder before the owner changes it, and sees it after.
-  run_ = std::make_unique<RunFolder>(o_.out_dir, run_identity(o_, trainable_, total_steps_, data_),
+  run_ = std::make_unique<RunFolder>(o_.out_dir, run_identity(o_, trainable_, total_steps_, data_, loader_->packing()),
                                      std::vector<fs::path>{o_.model_dir, o_.data_dir}, o_.force, main_rank());
   if (comm_) comm_->barrier();
   run_->create();
@@ -141,13 +159,27 @@ std::string Trainer::describe() const {
                 schedule_name(schedule_.kind).c_str(), (long long)schedule_.warmup_steps,
                 format_count(double(data_.train_tokens)).c_str(), format_count(double(data_.val_tokens)).c_str());
   std::string s = buf;
+  if (o_.lora)  // under the trainable line
+    s.insert(s.find("\nsteps:"), "\n  as LoRA adapters: rank " + std::to_string(o_.lora->rank) + ", alpha " +
+             number(o_.lora->alpha) + ", dropout " + number(o_.lora->dropout) + " on " +
+             std::to_string(o_.lora->targets.size()) + " projections per block; the base weights stay frozen");
+  s += std::string("\npacking: ") + packing_name(loader_->packing());
+  if (loader_->packing() != Packing::Concat) {
+    std::snprintf(buf, sizeof buf, " (%lld rows, %.1f%% of their tokens are documents", (long long)loader_->sequences_per_epoch(),
+                  100.0 * loader_->fill());
+    s += buf;
+    if (loader_->cut_documents() > 0)
+      s += "; " + std::to_string(loader_->cut_documents()) + " documents longer than --seq-len were " +
+           (data_.format == "chat" ? "truncated" : "split");
+    s += ")";
+  }
   if (resumed_from_ > 0) s += "\nresuming from " + last_checkpoint_ + " (step " + std::to_string(resumed_from_) + ")";
   return s;
 }
 
 double Trainer::forward_backward(const Batch& batch) {
   BatchTensors t = batch_tensors(batch, model_->options().device);
-  torch::Tensor loss = next_token_loss(model_->forward(t.ids), t.ids, t.mask);  // logits (B, T, V)
+  torch::Tensor loss = next_token_loss(batch_logits(*model_, t), t.ids, t.mask);  // logits (B, T, V)
   (loss / double(o_.grad_accum)).backward();
   return loss.item<double>();
 }
@@ -162,6 +194,7 @@ StepResult Trainer::step() {
   int64_t tokens = 0;
   for (int64_t m = 0; m < o_.grad_accum; m++) {
     Batch batch = loader_->next();
+    seed_dropout(step_ * o_.grad_accum + m);
     loss_sum += forward_backward(batch);
     tokens += batch.batch * batch.seq_len;
   }
@@ -192,15 +225,28 @@ StepResult Trainer::step() {
   return r;
 }
 
+// Dropout masks depend only on the seed, the rank and the micro-batch, so a resumed run draws
+// the same ones as an uninterrupted run.
+void Trainer::seed_dropout(int64_t micro_batch) const {
+  if (!o_.lora || o_.lora->dropout == 0) return;
+  const uint64_t rank = comm_ ? uint64_t(comm_->rank()) : 0;
+  torch::manual_seed(o_.seed * 0x9E3779B97F4A7C15ull + rank * 0x100000001B3ull + uint64_t(micro_batch));
+}
+
 double Trainer::evaluate() {
-  if (data_.val_tokens < o_.seq_len * o_.batch_size * (comm_ ? comm_->world_size() : 1)) return NAN;
+  if (data_.val_tokens == 0) return NAN;
   EvalOptions eo;
   eo.seq_len = o_.seq_len;
   eo.batch_size = o_.batch_size;
   eo.max_batches = o_.eval_batches;
   eo.rank = comm_ ? comm_->rank() : 0;
   eo.world_size = comm_ ? comm_->world_size() : 1;
+  eo.packing = loader_->packing();
+  eo.allow_too_small = true;
+  model_->set_training(false);
   double loss = evaluate_loss(*model_, o_.data_dir, eo).loss;
+  model_->set_training(true);
+  if (std::isnan(loss)) return NAN;  // no whole validation batch (the same on every rank)
   if (comm_) loss = comm_->all_reduce_mean(loss);
   last_eval_loss_ = loss;
   last_eval_step_ = step_;
@@ -245,7 +291,13 @@ void Trainer::export_model() {
                    {"final_eval_loss", finite_or_null(last_eval_loss_)},
                    {"hyperparameters", read_json_file(run_->dir() / "run.json")},
                    {"finished", utc_now()}};
-    export_trained_model(base_, *optimizer_, trainable_, record, tokens_seen_, run_->dir());
+    if (o_.lora) {
+      std::vector<NamedTensor> adapters = optimizer_->parameters();
+      for (size_t i = 0; i < adapters.size(); i++) adapters[i].tensor = optimizer_->master(i);
+      write_adapter(run_->dir(), *o_.lora, fs::absolute(o_.model_dir).lexically_normal().string(), adapters);
+    } else {
+      export_trained_model(base_, *optimizer_, trainable_, record, tokens_seen_, run_->dir());
+    }
   }
   if (comm_) comm_->barrier();
 }

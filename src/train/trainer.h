@@ -15,6 +15,7 @@
 #include <string>
 
 #include "data/loader.h"
+#include "model/adapter.h"
 #include "model/model_folder.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
@@ -32,6 +33,8 @@ struct TrainOptions {
   std::string model_dir, data_dir, out_dir;
   std::string trainable;  // "" (newest stage), newest, stage:NAME, blocks:I,J, all
   std::string also;       // embed, head
+  std::optional<LoraSpec> lora;     // adapters on the trainable blocks instead of their weights
+  std::optional<Packing> packing;   // unset: doc for chat data, concat for text
   AdamWConfig adamw;
   double lr = 2e-4, min_lr = 0.0;
   Schedule::Kind schedule = Schedule::Kind::Cosine;
@@ -86,6 +89,7 @@ class Trainer {
 
  private:
   void resume(const SavedCheckpoint& saved);
+  void seed_dropout(int64_t micro_batch) const;
   bool main_rank() const;
 
   TrainOptions o_;
