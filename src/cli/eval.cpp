@@ -9,7 +9,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/options.h"
+#include "cli/model_options.h"
+#include "model/adapter.h"
 #include "data/loader.h"
 #include "eval/harness.h"
 #include "eval/perplexity.h"
@@ -31,7 +32,7 @@ struct EvalCliOptions {
   EvalOptions eval;
   TaskOptions task;
   HarnessOptions harness;
-  std::string device = "cpu", precision = "fp32", split = "val", report_dir;
+  std::string device = "cpu", precision = "fp32", split = "val", report_dir, adapter_dir;
   bool json_out = false, force = false;
 };
 
@@ -52,7 +53,10 @@ void run_eval(EvalCliOptions o) {
   mo.dtype = o.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
   std::vector<TaskSpec> specs;
   for (const auto& t : o.tasks) specs.push_back(parse_task_spec(t));
+  std::vector<ModelSource> sources;
+  for (const auto& m : o.models) sources.push_back(resolve_model_source(m, o.adapter_dir));
   std::vector<std::filesystem::path> inputs(o.models.begin(), o.models.end());
+  for (const auto& s : sources) inputs.insert(inputs.end(), {s.model_dir, s.adapter_dir});
   for (const auto& d : o.data) inputs.push_back(d);
   for (const auto& s : specs) inputs.insert(inputs.end(), {s.path, s.fewshot_path});
   if (!o.report_dir.empty())  // refused before any work
@@ -64,17 +68,17 @@ void run_eval(EvalCliOptions o) {
   report.results["tasks"] = json::object();
   for (size_t i = 0; i < o.models.size(); i++) {
     const std::string& m = o.models[i];
-    Model model = load_model(m, mo);
+    Model model = load_model_source(sources[i], mo);
     std::vector<ReportCell> row;
     for (size_t k = 0; k < o.data.size(); k++) {
-      check_data_matches(read_data_info(o.data[k]), m);
+      check_data_matches(read_data_info(o.data[k]), sources[i].model_dir);
       const EvalResult e = evaluate_loss(model, o.data[k], o.eval);
       if (i == 0) report.columns.push_back({folder_name(o.data[k]), "loss", false});
       row.push_back({e.loss, NAN});
       report.results["data"][o.data[k]][m] = {{"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"tokens", e.tokens}};
     }
     if (!specs.empty()) {
-      const Tokenizer tok = Tokenizer::from_dir(m);
+      const Tokenizer tok = Tokenizer::from_dir(sources[i].model_dir);
       for (const auto& spec : specs) {
         const Task task = load_task(spec, o.task);
         const TaskResult r = run_task(model, tok, task, o.harness);
@@ -109,7 +113,9 @@ void run_eval(EvalCliOptions o) {
 void add_eval(CLI::App& app) {
   auto o = std::make_shared<EvalCliOptions>();
   auto* cmd = app.add_subcommand("eval", "Benchmarks (--task) and validation loss (--data) of models, side by side");
-  cmd->add_option("models", o->models, "model folders; the first is the reference")->required()->expected(1, -1);
+  cmd->add_option("models", o->models, "model folders or LoRA adapter folders; the first is the reference")
+      ->required()->expected(1, -1);
+  add_adapter_option(*cmd, o->adapter_dir);
   cmd->add_option("--task", o->tasks,
                   "NAME:FILE.jsonl[,FEWSHOT.jsonl]; NAME: arc_easy, arc_challenge, hellaswag, mmlu, winogrande, "
                   "truthfulqa_mc2, gsm8k, choice, perplexity, generate");

@@ -7,7 +7,8 @@
 #include <optional>
 
 #include "cli/commands.h"
-#include "cli/options.h"
+#include "cli/model_options.h"
+#include "model/adapter.h"
 #include "infer/generate.h"
 #include "model/compat.h"
 #include "model/load.h"
@@ -24,11 +25,9 @@ struct GenerateCliOptions {
   std::string prompt_text;
   std::string device = "cpu";
   std::string dtype = "f32";
+  std::string adapter_dir;
   int64_t max_new_tokens = 64;
-  double temperature = 0.0;
-  int64_t top_k = 0;
-  double top_p = 1.0;
-  uint64_t seed = 0;
+  SamplerConfig sampler;
   bool ignore_eos = false;
   bool print_ids = false;
   bool stats = false;
@@ -38,15 +37,15 @@ void run_generate(const GenerateCliOptions& o) {
   ModelOptions mo;
   mo.device = compat::parse_device(o.device);
   mo.dtype = compat::parse_dtype(o.dtype, mo.device);
-  Model model = load_model(o.model_dir, mo);
+  const ModelSource source = resolve_model_source(o.model_dir, o.adapter_dir);
+  Model model = load_model_source(source, mo);
 
   std::optional<Tokenizer> tokenizer;
-  const bool has_tokenizer = std::filesystem::exists(std::filesystem::path(o.model_dir) / "tokenizer.json");
-  if (has_tokenizer) tokenizer.emplace(Tokenizer::from_dir(o.model_dir));
+  if (std::filesystem::exists(source.model_dir / "tokenizer.json")) tokenizer.emplace(Tokenizer::from_dir(source.model_dir));
 
   std::vector<int64_t> prompt;
   if (!o.prompt_text.empty()) {
-    LP_CHECK(tokenizer, "--prompt needs a tokenizer.json in ", o.model_dir, " (or give --prompt-ids)");
+    LP_CHECK(tokenizer, "--prompt needs a tokenizer.json in ", source.model_dir.string(), " (or give --prompt-ids)");
     for (int32_t id : tokenizer->encode(o.prompt_text, /*add_special=*/true)) prompt.push_back(id);
     LP_CHECK(!prompt.empty(), "--prompt encodes to no tokens");
   } else if (!o.prompt_ids.empty()) {
@@ -58,7 +57,7 @@ void run_generate(const GenerateCliOptions& o) {
   GenerateOptions g;
   g.max_new_tokens = o.max_new_tokens;
   g.stop_at_eos = !o.ignore_eos;
-  g.sampler = {o.temperature, o.top_k, o.top_p, o.seed};
+  g.sampler = o.sampler;
   // Text streams as it becomes stable (prompt first); without a tokenizer the ids stream.
   const bool text = tokenizer && !o.print_ids;
   std::optional<StreamDecoder> stream;
@@ -99,18 +98,13 @@ void run_generate(const GenerateCliOptions& o) {
 void add_generate(CLI::App& app) {
   auto o = std::make_shared<GenerateCliOptions>();
   auto* cmd = app.add_subcommand("generate", "Continue a prompt (text, or token ids with --prompt-ids); greedy unless --temperature > 0");
-  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
+  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors), or a LoRA adapter folder")->required();
   auto* text = cmd->add_option("--prompt", o->prompt_text, "prompt text (needs tokenizer.json; BOS added as the tokenizer says)");
   cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated token ids (default: the BOS token)")->excludes(text);
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")->capture_default_str()
       ->check(count(0, 1 << 24));
-  cmd->add_option("--temperature", o->temperature, "0 = greedy; otherwise sample from softmax(logits / T)")
-      ->capture_default_str()->check(in(incl(0), incl(100)));
-  cmd->add_option("--top-k", o->top_k, "sample among the k most likely tokens (0 = all)")->capture_default_str()
-      ->check(count(0, 1 << 30));
-  cmd->add_option("--top-p", o->top_p, "sample within the top-p probability mass")->capture_default_str()
-      ->check(in(excl(0), incl(1)));
-  cmd->add_option("--seed", o->seed, "random seed for sampling")->capture_default_str()->check(seed_value());
+  add_sampling_options(*cmd, o->sampler);
+  add_adapter_option(*cmd, o->adapter_dir);
   cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after the end-of-sequence token");
   cmd->add_flag("--print-ids", o->print_ids, "print the generated ids on one line at the end");
   cmd->add_flag("--stats", o->stats, "print timing to stderr");

@@ -7,7 +7,8 @@
 #include <optional>
 
 #include "cli/commands.h"
-#include "cli/options.h"
+#include "cli/model_options.h"
+#include "model/adapter.h"
 #include "io/safetensors.h"
 #include "model/compat.h"
 #include "model/load.h"
@@ -23,6 +24,7 @@ struct ScoreOptions {
   std::string model_dir;
   std::string ids_file;
   std::string logits_out;
+  std::string adapter_dir;
   std::string device = "cpu";
   std::string dtype = "f32";
   int64_t batch = 8;
@@ -56,9 +58,10 @@ void run_score(const ScoreOptions& o) {
   // Claimed before any work: refused when it is an input or exists without --force.
   std::optional<Output> logits_out;
   if (!o.logits_out.empty())
-    logits_out.emplace(OutputSpec{o.logits_out, OutputKind::File, {o.model_dir, o.ids_file}, o.force, "--logits-out"});
+    logits_out.emplace(
+        OutputSpec{o.logits_out, OutputKind::File, {o.model_dir, o.ids_file, o.adapter_dir}, o.force, "--logits-out"});
   torch::Tensor ids = read_ids(o.ids_file);  // (B, T)
-  Model model = load_model(o.model_dir, mo);
+  Model model = load_model_source(resolve_model_source(o.model_dir, o.adapter_dir), mo);
   torch::NoGradGuard no_grad;
 
   const int64_t B = ids.size(0), T = ids.size(1);
@@ -87,7 +90,8 @@ void run_score(const ScoreOptions& o) {
 void add_score(CLI::App& app) {
   auto o = std::make_shared<ScoreOptions>();
   auto* cmd = app.add_subcommand("score", "Mean next-token cross-entropy of token-id sequences");
-  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors)")->required();
+  cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors), or a LoRA adapter folder")->required();
+  add_adapter_option(*cmd, o->adapter_dir);
   cmd->add_option("--ids", o->ids_file, "JSON file: a list of equal-length token-id lists")->required();
   cmd->add_option("--logits-out", o->logits_out, "write float32 logits [batch, seq, vocab] as tensor \"logits\"")
       ->check(non_empty_path());
