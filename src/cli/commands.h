@@ -16,6 +16,8 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_score(CLI::App& app);
 void add_generate(CLI::App& app);
+void add_chat(CLI::App& app);
+void add_merge(CLI::App& app);
 void add_data(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_export(CLI::App& app);

@@ -178,6 +178,32 @@ std::vector<TemplatePart> render_chat(ChatTemplate t, const Conversation& c, con
   return {};
 }
 
+std::string render_generation_prompt(ChatTemplate t, const std::vector<ChatMessage>& history,
+                                     const TemplateTokens& tokens) {
+  LP_CHECK(!history.empty() && history.back().role == "user", "internal: a generation prompt ends with a user message");
+  // Rendered with an empty assistant reply, then cut where that reply would begin: every
+  // template writes a reply as one target part (content and end-of-turn) after its header.
+  Conversation c;
+  c.messages = history;
+  c.messages.push_back({"assistant", ""});
+  std::vector<TemplatePart> parts = render_chat(t, c, tokens, "chat");
+  size_t last_target = parts.size();
+  for (size_t k = 0; k < parts.size(); ++k)
+    if (parts[k].target) last_target = k;
+  LP_CHECK(last_target < parts.size(), "internal: the template rendered no assistant part");
+  std::string text;
+  for (size_t k = 0; k < last_target; ++k) text += parts[k].text;
+  return text;
+}
+
+std::string end_of_turn(ChatTemplate t, const TemplateTokens& tokens) {
+  switch (t) {
+    case ChatTemplate::Llama3: return "<|eot_id|>";
+    case ChatTemplate::ChatML: return "<|im_end|>";
+    default: return tokens.eos;
+  }
+}
+
 void check_template_tokens(ChatTemplate t, const Tokenizer& tok, const TemplateTokens& tokens) {
   for (const std::string& s : special_texts(t, tokens)) {
     LP_CHECK(!s.empty(), "the ", chat_template_name(t), " chat template needs BOS and EOS tokens, which this tokenizer lacks");

@@ -42,6 +42,15 @@ struct TemplateTokens {
 std::vector<TemplatePart> render_chat(ChatTemplate t, const Conversation& c, const TemplateTokens& tokens,
                                       const std::string& where);
 
+// The text a model continues to answer: `history` (optional system, then user and assistant
+// alternating, ending with a user message) and the opening of the assistant's turn, as
+// transformers' apply_chat_template(add_generation_prompt=True) renders it.
+std::string render_generation_prompt(ChatTemplate t, const std::vector<ChatMessage>& history,
+                                     const TemplateTokens& tokens);
+
+// The special text that ends an assistant turn: <|eot_id|>, <|im_end|>, or the EOS token.
+std::string end_of_turn(ChatTemplate t, const TemplateTokens& tokens);
+
 // Checks that every special text the template needs is one token of this tokenizer.
 void check_template_tokens(ChatTemplate t, const Tokenizer& tok, const TemplateTokens& tokens);
 

@@ -24,7 +24,20 @@ std::string normalize_role(const std::string& role, const std::string& where) {
   LP_FAIL(where, ": unknown role \"", role, "\" (expected system, user or assistant)");
 }
 
-void check_order(const std::vector<ChatMessage>& m, const std::string& where) {
+}  // namespace
+
+std::vector<ChatMessage> parse_messages(const json& list, bool sharegpt, const std::string& where) {
+  LP_CHECK(list.is_array(), where, ": \"", sharegpt ? "conversations" : "messages", "\" must be an array");
+  std::vector<ChatMessage> out;
+  for (const json& m : list) {
+    LP_CHECK(m.is_object(), where, ": every message must be an object");
+    std::string role = text_field(m, sharegpt ? "from" : "role", where, true);
+    out.push_back({normalize_role(role, where), text_field(m, sharegpt ? "value" : "content", where, true)});
+  }
+  return out;
+}
+
+void check_turn_order(const std::vector<ChatMessage>& m, const std::string& last_role, const std::string& where) {
   size_t i = 0;
   if (i < m.size() && m[i].role == "system") ++i;
   LP_CHECK(i < m.size(), where, ": a conversation needs at least one user and one assistant message");
@@ -33,24 +46,16 @@ void check_order(const std::vector<ChatMessage>& m, const std::string& where) {
     LP_CHECK(m[i].role == expected, where, ": message ", i, " has role \"", m[i].role, "\" where \"", expected,
              "\" was expected (optional system first, then user and assistant alternating)");
   }
-  LP_CHECK(m.back().role == "assistant", where, ": the conversation must end with an assistant message");
+  LP_CHECK(m.back().role == last_role, where, ": the conversation must end with ", last_role == "user" ? "a " : "an ",
+           last_role, " message");
 }
-
-}  // namespace
 
 Conversation parse_conversation(const json& record, const std::string& where) {
   LP_CHECK(record.is_object(), where, ": expected a JSON object, got ", record.type_name());
   Conversation c;
   const char* list_key = record.contains("messages") ? "messages" : record.contains("conversations") ? "conversations" : nullptr;
   if (list_key) {
-    const json& list = record[list_key];
-    LP_CHECK(list.is_array(), where, ": \"", list_key, "\" must be an array");
-    bool sharegpt = std::string(list_key) == "conversations";
-    for (const json& m : list) {
-      LP_CHECK(m.is_object(), where, ": every message must be an object");
-      std::string role = text_field(m, sharegpt ? "from" : "role", where, true);
-      c.messages.push_back({normalize_role(role, where), text_field(m, sharegpt ? "value" : "content", where, true)});
-    }
+    c.messages = parse_messages(record[list_key], std::string(list_key) == "conversations", where);
   } else if (record.contains("instruction") && record.contains("output")) {
     AlpacaRecord a{text_field(record, "instruction", where, true), text_field(record, "input", where, false),
                    text_field(record, "output", where, true)};
@@ -62,7 +67,7 @@ Conversation parse_conversation(const json& record, const std::string& where) {
   } else {
     LP_FAIL(where, ": not a chat record: expected \"messages\", \"conversations\", or \"instruction\" + \"output\"");
   }
-  check_order(c.messages, where);
+  check_turn_order(c.messages, "assistant", where);
   return c;
 }
 

@@ -30,6 +30,7 @@ class DocumentEncoder {
   // {"path", "fingerprint" (null without tokenizer), "bos_id", "eos_id", "add_bos"}.
   json tokenizer_json() const;
   std::optional<ChatTemplate> chat_template() const { return template_; }
+  const TemplateTokens& template_tokens() const { return template_tokens_; }
 
   // A plain-text document: [BOS] ids EOS. Returns false (nothing appended) for empty text.
   bool encode_text(std::string_view text, const std::string& where, std::vector<int32_t>& ids) const;

@@ -69,19 +69,23 @@ inline std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// Runs the llamapro binary with a shell-quoted argument string, in `dir` when given, for at
-// most 10 minutes (a hang shows as status 124).
-inline CliResult run_cli_in(const std::string& dir, const std::string& args) {
+// Runs a shell command line with stdin from /dev/null, collecting its stdout and stderr.
+inline CliResult run_shell(const std::string& command) {
   TempDir tmp;
-  std::string cmd = (dir.empty() ? std::string() : "cd '" + dir + "' && ") + "timeout 600 " + std::string(LLAMAPRO_BIN) +
-                    " " + args + " >" + tmp.str("out") + " 2>" + tmp.str("err") + " </dev/null";
-  int raw = std::system(cmd.c_str());
+  int raw = std::system((command + " >" + tmp.str("out") + " 2>" + tmp.str("err") + " </dev/null").c_str());
   CliResult r;
   if (WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
   else if (WIFSIGNALED(raw)) r.status = 128 + WTERMSIG(raw);
   r.out = read_text(tmp.str("out"));
   r.err = read_text(tmp.str("err"));
   return r;
+}
+
+// Runs the llamapro binary with a shell-quoted argument string, in `dir` when given, for at
+// most 10 minutes (a hang shows as status 124).
+inline CliResult run_cli_in(const std::string& dir, const std::string& args) {
+  return run_shell((dir.empty() ? std::string() : "cd '" + dir + "' && ") + "timeout 600 " + std::string(LLAMAPRO_BIN) +
+                   " " + args);
 }
 
 inline CliResult run_cli(const std::string& args) { return run_cli_in("", args); }

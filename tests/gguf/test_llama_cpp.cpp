@@ -17,6 +17,7 @@
 #include "infer/generate.h"
 #include "model/load.h"
 #include "tokenizer/tokenizer.h"
+#include "common/node.h"
 #include "util/json.h"
 
 namespace llamapro {
@@ -29,16 +30,7 @@ const std::string kNodeDir = LP_GGUF_NODE_DIR;
 
 // "" when llama.cpp can run here, else why not.
 std::string llama_cpp_missing() {
-  if (std::system("node --version >/dev/null 2>&1") != 0) return "node is not installed";
-  const std::string marker = kNodeDir + "/node_modules/@node-llama-cpp/linux-x64/package.json";
-  if (!fs::exists(marker)) {
-    // Under a lock: tests running side by side must not install into one folder at once.
-    const std::string cmd = "cd '" + kNodeDir + "' && flock .npm-install.lock sh -c '[ -f " + marker +
-                            " ] || npm ci --omit=optional --no-audit --no-fund' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0 || !fs::exists(marker))
-      return "node-llama-cpp is not installed and `npm ci` in " + kNodeDir + " failed";
-  }
-  return "";
+  return npm_packages_missing(kNodeDir, "node_modules/@node-llama-cpp/linux-x64/package.json", "--omit=optional");
 }
 
 #define LP_REQUIRE_LLAMA_CPP()                                                              \

@@ -3,6 +3,9 @@
 // it (no output, no stage, no lock). The cases are what a new user tried, and their neighbours.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <functional>
+
 #include "reliability/workspace.h"
 
 namespace llamapro {
@@ -16,8 +19,9 @@ struct BadCase {
   const char* says;   // a part of the error line
 };
 
-void expect_refused(const std::vector<BadCase>& cases) {
+void expect_refused(const std::vector<BadCase>& cases, const std::function<void(Workspace&)>& setup = {}) {
   Workspace ws;
+  if (setup) setup(ws);
   const auto before = ws.snapshot();
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args);
@@ -163,6 +167,58 @@ TEST(BadInput, OtherCommands) {
       {"export m -o e.gguf", "gguf"},
       {"inpsect m", "unknown command \"inpsect\"; did you mean \"inspect\"?"},
       {"foo", "unknown command \"foo\""},
+  });
+}
+
+// A PEFT adapter folder for a model whose q_proj is 3 wide: rank 1, A (1, 3), B (3, 1).
+void write_foreign_adapter(Workspace& ws, const std::string& dir) {
+  std::filesystem::create_directories(ws.path(dir));
+  ws.write(dir + "/adapter_config.json",
+           R"({"peft_type": "LORA", "r": 1, "lora_alpha": 2, "target_modules": ["q_proj"], "bias": "none"})");
+  const std::string prefix = "base_model.model.model.layers.0.self_attn.q_proj.";
+  std::string header = "{\"" + prefix + "lora_A.weight\": {\"dtype\": \"F32\", \"shape\": [1, 3], \"data_offsets\": [0, 12]}, \"" +
+                       prefix + "lora_B.weight\": {\"dtype\": \"F32\", \"shape\": [3, 1], \"data_offsets\": [12, 24]}}";
+  uint64_t n = header.size();
+  std::string file(8, '\0');
+  std::memcpy(file.data(), &n, 8);
+  ws.write(dir + "/adapter_model.safetensors", file + header + std::string(24, '\0'));
+}
+
+TEST(BadInput, LoraMergeAndChat) {
+  const std::string t = "train x --data d --seq-len 16 --no-progress -o t ";
+  const std::vector<std::pair<std::string, std::string>> table = {
+      {t + "--lora 0", "--lora: 0 is not in [1, 65536]"},
+      {t + "--lora 99999", "--lora: 99999 is not in [1, 65536]"},
+      {t + "--lora 4096", "exceeds the size of q_proj"},
+      {t + "--lora-alpha 4", "--lora-alpha requires --lora"},
+      {t + "--lora 4 --lora-alpha 0", "--lora-alpha: 0 is not in (0,"},
+      {t + "--lora 4 --lora-dropout 1", "--lora-dropout: 1 is not in [0, 1)"},
+      {t + "--lora 4 --lora-targets q,attn", "unknown LoRA target \"attn\""},
+      {t + "--lora 4 --also head", "--also cannot be combined with --lora"},
+      {t + "--packing greedy", "--packing"},
+      {"merge m foreign -o e", "no adapter_config.json"},
+      {"merge m wrong-adapter -o m --force", "-o m is the input m"},
+      {"merge m wrong-adapter -o e", "an adapter for another model?"},
+      {"merge m dora -o e", "use_dora is set"},
+      {"score m --ids ids.json --adapter wrong-adapter", "an adapter for another model?"},
+      {"score m --ids ids.json --adapter adir", "no adapter_config.json"},
+      {"generate m --prompt hi --adapter wrong-adapter", "an adapter for another model?"},
+      {"eval m --data d --adapter wrong-adapter", "an adapter for another model?"},
+      {"chat m --messages msg.json", "the tokenizer has no chat template"},
+      {"chat m --messages nothing.json --template chatml", "nothing.json"},
+      {"chat m --messages ids.json --template chatml", "every message must be an object"},
+      {"chat m --max-new-tokens 0", "--max-new-tokens: 0 is not in [1,"},
+      {"chat m --template nope", "--template"},
+      {"chat m --messages msg.json --template chatml --transcript msg.json", "is the input msg.json"},
+      {"chat m --messages msg.json --template llama3", "<|begin_of_text|>"},
+  };
+  std::vector<BadCase> cases;
+  for (const auto& [a, s] : table) cases.push_back({a.c_str(), s.c_str()});
+  expect_refused(cases, [](Workspace& ws) {
+    write_foreign_adapter(ws, "wrong-adapter");
+    write_foreign_adapter(ws, "dora");
+    ws.write("dora/adapter_config.json", R"({"peft_type": "LORA", "r": 1, "lora_alpha": 2, "target_modules": ["q_proj"], "use_dora": true})");
+    ws.write("msg.json", R"([{"role": "user", "content": "hi"}])");
   });
 }
 

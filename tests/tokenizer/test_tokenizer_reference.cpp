@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/fixtures.h"
+#include "common/node.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/json_fields.h"
@@ -119,16 +120,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 // "" when the reference can run, else why not.
-std::string reference_missing() {
-  if (std::system("node --version >/dev/null 2>&1") != 0) return "node is not installed";
-  std::string dir = LP_TOKENIZER_NODE_DIR;
-  if (!fs::exists(dir + "/node_modules/tokenizers/package.json")) {
-    std::string cmd = "cd " + shell_quote(dir) + " && npm ci --no-audit --no-fund >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0 || !fs::exists(dir + "/node_modules/tokenizers/package.json"))
-      return "the npm package tokenizers is not installed and `npm ci` in " + dir + " failed";
-  }
-  return "";
-}
+std::string reference_missing() { return npm_packages_missing(LP_TOKENIZER_NODE_DIR, "node_modules/tokenizers/package.json"); }
 
 std::vector<std::vector<int32_t>> read_ids(const std::string& path, size_t count) {
   std::string bytes = read_text(path);
