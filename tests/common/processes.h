@@ -71,4 +71,13 @@ inline int wait_status(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Starts `llamapro ARGS` and kills it with SIGKILL once `path` exists (a checkpoint, say).
+// True when it was killed there; false when it finished or failed first, or `path` never came.
+inline bool kill_when_written(const std::string& args, const std::string& path, double seconds = 60) {
+  const pid_t pid = spawn_cli(args);
+  const bool appeared = wait_for(path, seconds);
+  kill(pid, SIGKILL);
+  return appeared && wait_status(pid) == 128 + SIGKILL;
+}
+
 }  // namespace llamapro::testing

@@ -68,12 +68,8 @@ TEST_F(LoraCli, WritesAPeftAdapterAndResumesExactlyAfterSigkill) {
   SafetensorsFile adapter(tmp_.str("a/adapter_model.safetensors"));
   EXPECT_EQ(adapter.tensors().size(), size_t(7 * 7 * 2));  // 7 blocks x 7 projections x (A, B)
 
-  pid_t pid = spawn_cli(args(tmp_.str("b"), steps));
-  ASSERT_TRUE(wait_for(tmp_.str("b/checkpoints/step-00000005/state.json"), 60));
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  ASSERT_TRUE(kill_when_written(args(tmp_.str("b"), steps), tmp_.str("b/checkpoints/step-00000005/state.json")))
+      << "the run finished before it could be killed";
   CliResult resumed = run_cli(args(tmp_.str("b"), steps));
   ASSERT_EQ(resumed.status, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("resuming from"), std::string::npos) << resumed.out;

@@ -68,12 +68,8 @@ TEST_F(TrainCli, ResumesExactlyAfterSigkill) {
   CliResult ref = run_cli(args(tmp_.str("a"), steps));
   ASSERT_EQ(ref.status, 0) << ref.err;
 
-  pid_t pid = spawn_cli(args(tmp_.str("b"), steps));
-  ASSERT_TRUE(wait_for(tmp_.str("b/checkpoints/step-00000005/state.json"), 60));
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  ASSERT_TRUE(kill_when_written(args(tmp_.str("b"), steps), tmp_.str("b/checkpoints/step-00000005/state.json")))
+      << "the run finished before it could be killed";
   EXPECT_FALSE(std::filesystem::exists(tmp_.str("b/config.json")));
 
   CliResult resumed = run_cli(args(tmp_.str("b"), steps));
