@@ -7,7 +7,7 @@ set -euo pipefail
 # ~18x faster than the reference BLAS it otherwise gets.
 packages=(
   build-essential cmake ninja-build pkg-config ccache
-  libtorch-dev libgloo-dev libopenblas0-pthread nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev zlib1g-dev
+  libtorch-dev libgloo-dev libopenblas0-pthread nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev zlib1g-dev libcairo2-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--fuzz" ]]; then

@@ -18,6 +18,7 @@ void add_score(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_merge(CLI::App& app);
+void add_plot(CLI::App& app);
 void add_data(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_export(CLI::App& app);

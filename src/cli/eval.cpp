@@ -104,7 +104,7 @@ void run_eval(EvalCliOptions o) {
   else std::cout << report_table(report);
   if (!o.report_dir.empty()) {
     write_report(report, o.report_dir, o.force, inputs);
-    if (!o.json_out) std::printf("wrote %s (report.md, results.json, chart.svg)\n", o.report_dir.c_str());
+    if (!o.json_out) std::printf("wrote %s (report.md, results.json, chart.png, chart.svg)\n", o.report_dir.c_str());
   }
 }
 
@@ -140,7 +140,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--precision", o->precision, "compute: fp32 or bf16")->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("-o,--output", o->report_dir, "report folder: report.md, results.json, chart.svg")->check(non_empty_path());
+  cmd->add_option("-o,--output", o->report_dir, "report folder: report.md, results.json, chart.png, chart.svg")->check(non_empty_path());
   cmd->add_flag("--force", o->force, "replace an existing report folder");
   cmd->add_flag("--json", o->json_out, "print every result as JSON");
   cmd->add_flag("!--no-progress", o->harness.progress, "no progress bar");

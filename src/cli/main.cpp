@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   llamapro::cli::add_generate(app);
   llamapro::cli::add_chat(app);
   llamapro::cli::add_merge(app);
+  llamapro::cli::add_plot(app);
   llamapro::cli::add_data(app);
   llamapro::cli::add_tokenize(app);
   llamapro::cli::add_export(app);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "plot/chart.h"
 #include "util/files.h"
 #include "util/output.h"
 
@@ -32,17 +33,6 @@ std::string cell_text(const Report& r, size_t m, size_t c) {
 }
 
 std::string column_title(const ReportColumn& c) { return c.task + " " + c.metric; }
-
-std::string escape_xml(const std::string& s) {
-  std::string o;
-  for (char ch : s) {
-    if (ch == '<') o += "&lt;";
-    else if (ch == '>') o += "&gt;";
-    else if (ch == '&') o += "&amp;";
-    else o += ch;
-  }
-  return o;
-}
 
 }  // namespace
 
@@ -82,74 +72,46 @@ std::string report_markdown(const Report& r) {
   out += "\nModels:\n\n";
   for (const auto& m : r.models) out += "- `" + m + "`\n";
   out += "\n± is the standard error of the mean over documents; the signed number is the change against the "
-         "first model. chart.svg shows the metrics that lie between 0 and 1; results.json holds every metric and "
-         "every document's scores.\n";
+         "first model. chart.png (and chart.svg) draws each column at its own scale and, with two data folders, "
+         "every model's change in both (gain against forgetting); results.json holds every metric and every "
+         "document's scores.\n";
   return out;
 }
 
-std::string report_svg(const Report& r) {
-  std::vector<size_t> shown;
+Figure report_figure(const Report& r) {
+  Figure f;
+  f.title = "results side by side";
+  for (const auto& m : r.models) f.entries.push_back(folder_name(m));
   for (size_t c = 0; c < r.columns.size(); c++) {
-    bool unit = true;
-    for (size_t m = 0; m < r.models.size(); m++) unit &= r.cells[m][c].value >= 0 && r.cells[m][c].value <= 1;
-    if (unit) shown.push_back(c);
+    BarPanel p{r.columns[c].task, r.columns[c].metric + (r.columns[c].higher_is_better ? " (higher is better)" : " (lower is better)"), {}};
+    for (size_t m = 0; m < r.models.size(); m++) p.values.push_back(r.cells[m][c].value);
+    f.bars.push_back(p);
   }
-  const char* colors[] = {"#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"};
-  const int bar = 22, gap = 30, left = 50, top = 30, height = 240;
-  size_t label = 0;  // widest label line: the task, then the metric under it
-  for (size_t c : shown) label = std::max({label, r.columns[c].task.size(), r.columns[c].metric.size()});
-  const int group = std::max(int(r.models.size()) * bar + gap, int(label) * 7 + 16);
-  const int width = left + std::max<int>(1, int(shown.size())) * group + 20;
-  const int legend = 20 * int(r.models.size());
-  char buf[512];
-  std::string s;
-  std::snprintf(buf, sizeof buf,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
-                "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                width, top + height + 70 + legend);
-  s += buf;
-  for (int t = 0; t <= 4; t++) {  // the 0..1 axis
-    const int y = top + height - t * height / 4;
-    std::snprintf(buf, sizeof buf,
-                  "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/><text x=\"%d\" y=\"%d\" "
-                  "text-anchor=\"end\">%.2f</text>\n",
-                  left, y, width - 10, y, left - 6, y + 4, t / 4.0);
-    s += buf;
-  }
-  for (size_t g = 0; g < shown.size(); g++) {
-    const size_t c = shown[g];
-    const int x0 = left + int(g) * group + (group - int(r.models.size()) * bar) / 2;
-    for (size_t m = 0; m < r.models.size(); m++) {
-      const double v = r.cells[m][c].value;
-      const int h = int(std::lround(v * height));
-      std::snprintf(buf, sizeof buf,
-                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>%s: %.4f</title></rect>\n",
-                    x0 + int(m) * bar, top + height - h, bar - 2, h, colors[m % 6],
-                    escape_xml(folder_name(r.models[m])).c_str(), v);
-      s += buf;
+  // Two loss columns (domain first, then general): where each model moved from the reference.
+  std::vector<size_t> losses;
+  for (size_t c = 0; c < r.columns.size(); c++)
+    if (r.columns[c].metric == "loss") losses.push_back(c);
+  if (losses.size() >= 2 && r.models.size() >= 2) {
+    const size_t d = losses[0], g = losses[1];
+    XYPanel p{"gain and forgetting", "change of " + r.columns[d].task + " loss", "change of " + r.columns[g].task + " loss",
+              {}, true};
+    for (size_t m = 1; m < r.models.size(); m++) {
+      Series s{"", {r.cells[m][d].value - r.cells[0][d].value}, {r.cells[m][g].value - r.cells[0][g].value}, false,
+               {folder_name(r.models[m])}, int(m)};
+      p.series.push_back(s);
     }
-    const int mid = left + int(g) * group + group / 2;
-    std::snprintf(buf, sizeof buf,
-                  "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text><text x=\"%d\" y=\"%d\" "
-                  "text-anchor=\"middle\" fill=\"#555\">%s</text>\n",
-                  mid, top + height + 18, escape_xml(r.columns[c].task).c_str(), mid, top + height + 32,
-                  escape_xml(r.columns[c].metric).c_str());
-    s += buf;
+    f.xy.push_back(p);
   }
-  for (size_t m = 0; m < r.models.size(); m++) {
-    const int y = top + height + 56 + 20 * int(m);
-    std::snprintf(buf, sizeof buf, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
-                  left, y - 11, colors[m % 6], left + 20, y, escape_xml(folder_name(r.models[m])).c_str());
-    s += buf;
-  }
-  return s + "</svg>\n";
+  return f;
 }
 
 void write_report(const Report& r, const std::filesystem::path& dir, bool force,
                   const std::vector<std::filesystem::path>& inputs) {
   Output out({dir, OutputKind::Folder, inputs, force, "-o", {"results.json"}});
   write_file_atomic(out.path() / "report.md", report_markdown(r));
-  write_file_atomic(out.path() / "chart.svg", report_svg(r));
+  const Figure figure = report_figure(r);
+  draw_figure(figure, out.path() / "chart.svg", ChartFormat::Svg);
+  draw_figure(figure, out.path() / "chart.png", ChartFormat::Png);
   write_json_file(out.path() / "results.json", r.results);
   out.commit();
 }

@@ -1,5 +1,5 @@
 // report.h — benchmark results of several models side by side: a text table for the terminal,
-// and a report folder (report.md, results.json, chart.svg) written through util/output.
+// and a report folder (report.md, results.json, chart.png and chart.svg) written through util/output.
 // Models are rows, task metrics columns; every cell after the first model's carries its change
 // against the first model, the shape of LLaMA Pro's claim (gain on the domain, no forgetting).
 #pragma once
@@ -30,9 +30,12 @@ struct Report {
 
 std::string report_table(const Report& r);     // plain text, aligned
 std::string report_markdown(const Report& r);
-std::string report_svg(const Report& r);       // grouped bars of the metrics that lie in [0, 1]
-// report.md, results.json and chart.svg in a new folder `dir` (replaced only with force, never
-// an input).
+// One panel of bars per column (each at its own scale), and with two loss columns (domain, then
+// general) a panel of each model's change in both against the first: gain against forgetting.
+struct Figure;
+Figure report_figure(const Report& r);
+// report.md, results.json, chart.png and chart.svg in a new folder `dir` (replaced only with
+// force, never an input).
 void write_report(const Report& r, const std::filesystem::path& dir, bool force,
                   const std::vector<std::filesystem::path>& inputs);
 

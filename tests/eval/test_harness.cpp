@@ -184,7 +184,7 @@ TEST(Harness, CommandLineWritesTheReportAndRefusesBadTasks) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("choice acc"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("+0.0000"), std::string::npos) << r.out;  // the expansion changes nothing
-  for (const char* f : {"report.md", "results.json", "chart.svg"}) EXPECT_TRUE(std::filesystem::exists(tmp.str("report/") + f));
+  for (const char* f : {"report.md", "results.json", "chart.png", "chart.svg"}) EXPECT_TRUE(std::filesystem::exists(tmp.str("report/") + f));
   json results = read_json_file(tmp.str("report/results.json"));
   EXPECT_EQ(results["tasks"]["choice"].size(), 2u);
   // Bad task files: one error line naming file and line, and no report.
