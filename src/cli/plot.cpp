@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -27,6 +28,7 @@ struct PlotOptions {
 
 struct RunCurves {
   Series train, train_smooth, eval;
+  std::map<std::string, Series> source_evals;  // "eval_loss/NAME" of runs on several data folders
 };
 
 // metrics.jsonl of a run folder: the training loss of every step and each evaluation.
@@ -65,6 +67,13 @@ RunCurves read_run(const std::string& dir, int color, double smoothing) {
       c.eval.x.push_back(tokens);
       c.eval.y.push_back(j["eval_loss"].get<double>());
     }
+    for (const auto& [key, value] : j.items()) {
+      if (key.rfind("eval_loss/", 0) != 0 || !value.is_number()) continue;
+      Series& s = c.source_evals[key.substr(10)];
+      s.color = color;
+      s.x.push_back(tokens);
+      s.y.push_back(value.get<double>());
+    }
   }
   LP_CHECK(!c.train.x.empty(), file.string(), ": no training steps recorded yet");
   return c;
@@ -78,6 +87,7 @@ void run_plot(const PlotOptions& o) {
   fig.title = o.title;
   XYPanel train{"training loss", "tokens", "loss", {}, false};
   XYPanel eval{"validation loss", "tokens", "loss", {}, false};
+  std::map<std::string, XYPanel> by_source;  // one panel per data folder of mixed runs
   for (size_t i = 0; i < o.runs.size(); i++) {
     RunCurves c = read_run(o.runs[i], int(i), o.smoothing);
     c.train.name.clear();
@@ -94,9 +104,15 @@ void run_plot(const PlotOptions& o) {
       eval.series.push_back(line);
       eval.series.push_back(c.eval);
     }
+    for (auto& [source, series] : c.source_evals) {
+      XYPanel& p = by_source.try_emplace(source, XYPanel{"validation loss: " + source, "tokens", "loss", {}, false})
+                       .first->second;
+      p.series.push_back(series);  // a line, named in the legend by the runs above
+    }
   }
   fig.xy.push_back(train);
   if (!eval.series.empty()) fig.xy.push_back(eval);
+  for (auto& [source, panel] : by_source) fig.xy.push_back(panel);
   draw_figure(fig, out.path(), format);
   out.commit();
   std::printf("wrote %s\n", o.out_file.c_str());

@@ -23,6 +23,7 @@ namespace {
 struct TrainCliOptions {
   TrainOptions train;
   std::string schedule = "cosine", warmup = "0", precision = "fp32", packing;
+  std::vector<std::string> data;  // DIR or DIR:WEIGHT
   int64_t lora_rank = 0;  // 0: no adapters
   std::optional<double> lora_alpha;
   double lora_dropout = 0;
@@ -34,6 +35,7 @@ TrainOptions typed(const TrainCliOptions& cli) {
   o.schedule = parse_schedule(cli.schedule);
   o.warmup = parse_warmup(cli.warmup);
   o.bf16 = cli.precision == "bf16";
+  for (const auto& d : cli.data) o.data.push_back(parse_data_source(d));
   if (!cli.packing.empty()) o.packing = parse_packing(cli.packing);
   if (cli.lora_rank > 0) {
     LoraSpec lora;
@@ -46,6 +48,17 @@ TrainOptions typed(const TrainCliOptions& cli) {
   LP_CHECK(o.min_lr <= o.lr, "--min-lr: ", o.min_lr, " is above --lr ", o.lr);
   compat::parse_device(o.device);  // a missing GPU is refused before any work
   return o;
+}
+
+// "; domain 2.3141, general 3.0102" when several data sources were evaluated.
+std::string per_source(const Trainer& trainer) {
+  std::string s;
+  char buf[64];
+  for (const auto& [name, loss] : trainer.source_eval_losses()) {
+    std::snprintf(buf, sizeof buf, "%.4f", loss);
+    s += (s.empty() ? "; " : ", ") + name + " " + buf;
+  }
+  return s;
 }
 
 void run_train(const TrainOptions& options) {
@@ -65,7 +78,8 @@ void run_train(const TrainOptions& options) {
     if (trainer.should_eval() && !trainer.done()) {
       double eval = trainer.evaluate();
       if (main_rank && std::isfinite(eval))
-        std::fprintf(stderr, "\nstep %lld: validation loss %.4f (perplexity %.2f)\n", (long long)r.step, eval, std::exp(eval));
+        std::fprintf(stderr, "\nstep %lld: validation loss %.4f (perplexity %.2f)%s\n", (long long)r.step, eval,
+                     std::exp(eval), per_source(trainer).c_str());
     }
     if (trainer.should_save()) trainer.save_checkpoint();
     if (int sig = stop_requested()) {
@@ -82,7 +96,8 @@ void run_train(const TrainOptions& options) {
   trainer.save_checkpoint();
   trainer.export_model();
   if (main_rank) {
-    if (std::isfinite(eval)) std::printf("validation loss %.4f (perplexity %.2f)\n", eval, std::exp(eval));
+    if (std::isfinite(eval))
+      std::printf("validation loss %.4f (perplexity %.2f)%s\n", eval, std::exp(eval), per_source(trainer).c_str());
     std::printf("wrote %s\n", options.out_dir.c_str());
   }
 }
@@ -95,7 +110,9 @@ void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train the new blocks (or any chosen ones) on prepared data");
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // later flags override
   cmd->add_option("model_dir", o->model_dir, "model folder (usually made by llamapro expand)")->required();
-  cmd->add_option("--data", o->data_dir, "data folder made by llamapro data prepare")->required();
+  cmd->add_option("--data", cli->data, "data folder made by llamapro data prepare; several, each as DIR:WEIGHT, "
+                  "are drawn in proportion to their weights (e.g. domain:0.9 general:0.1)")
+      ->required()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1, -1);
   cmd->add_option("-o,--output", o->out_dir, "output folder: checkpoints, metrics, and the trained model")
       ->required()->check(non_empty_path());
   cmd->add_option("--trainable", o->trainable, "newest (default with a manifest), stage:NAME, blocks:I,J,..., or all");

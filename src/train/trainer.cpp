@@ -35,13 +35,18 @@ std::string number(double v) {
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 // The fields of a run that must agree for a rerun to continue it.
-json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t total_steps, const DataInfo& data,
-                  Packing packing) {
-  return {{"model", fs::absolute(o.model_dir).lexically_normal().string()},
+std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
+
+json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t total_steps,
+                  const std::vector<DataInfo>& data, const DataMixture& mixture) {
+  json sources = json::array();
+  for (size_t i = 0; i < data.size(); i++)
+    sources.push_back({{"path", absolute(o.data[i].dir)}, {"weight", o.data[i].weight},
+                       {"fingerprint", data[i].content_fingerprint},
+                       {"packing", packing_name(mixture.loader(i).packing())}});
+  return {{"model", absolute(o.model_dir)},
           {"lora", o.lora ? o.lora->to_json() : json(nullptr)},
-          {"packing", packing_name(packing)},
-          {"data", fs::absolute(o.data_dir).lexically_normal().string()},
-          {"data_fingerprint", data.content_fingerprint},
+          {"data", sources},
           {"trainable", spec.description},
           {"lr", o.lr}, {"min_lr", o.min_lr}, {"schedule", schedule_name(o.schedule)}, {"warmup", o.warmup.text},
           {"betas", {o.adamw.beta1, o.adamw.beta2}}, {"eps", o.adamw.eps}, {"weight_decay", o.adamw.weight_decay},
@@ -54,7 +59,9 @@ json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t tota
 
 Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(std::move(options)), comm_(std::move(comm)) {
   const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world_size() : 1;
-  check_not_an_input(o_.out_dir, {o_.model_dir, o_.data_dir}, "-o");  // before any work
+  std::vector<fs::path> inputs = {o_.model_dir};
+  for (const DataSource& d : o_.data) inputs.push_back(d.dir);
+  check_not_an_input(o_.out_dir, inputs, "-o");  // before any work
 
   base_ = ModelFolder::open(o_.model_dir);
   ModelOptions mo;
@@ -66,8 +73,11 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   LP_CHECK(o_.seq_len <= model_->max_sequence_length(), "--seq-len ", o_.seq_len, " exceeds the model's ",
            model_->max_sequence_length(), " positions");
 
-  data_ = read_data_info(o_.data_dir);
-  check_data_matches(data_, o_.model_dir);
+  LP_CHECK(!o_.data.empty(), "give at least one --data folder");
+  for (const DataSource& d : o_.data) {
+    data_.push_back(read_data_info(d.dir));
+    check_data_matches(data_.back(), o_.model_dir);
+  }
 
   trainable_ = resolve_trainable(o_.trainable, o_.also,
                                  base_.has_manifest ? std::optional<Manifest>(base_.manifest) : std::nullopt,
@@ -92,7 +102,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   lo.rank = rank;
   lo.world_size = world;
   lo.packing = o_.packing;
-  loader_ = std::make_unique<BatchLoader>(o_.data_dir, lo);
+  loader_ = std::make_unique<DataMixture>(o_.data, lo);
 
   const int64_t tokens_per_step = o_.batch_size * o_.seq_len * o_.grad_accum * world;
   const int64_t steps_per_epoch = std::max<int64_t>(1, loader_->sequences_per_epoch() / (o_.batch_size * o_.grad_accum));
@@ -107,8 +117,8 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   schedule_.warmup_steps = o_.warmup.steps(total_steps_);
 
   // Every rank checks the folder before the owner changes it, and sees it after.
-  run_ = std::make_unique<RunFolder>(o_.out_dir, run_identity(o_, trainable_, total_steps_, data_, loader_->packing()),
-                                     std::vector<fs::path>{o_.model_dir, o_.data_dir}, o_.force, main_rank());
+  run_ = std::make_unique<RunFolder>(o_.out_dir, run_identity(o_, trainable_, total_steps_, data_, *loader_),
+                                     inputs, o_.force, main_rank());
   if (comm_) comm_->barrier();
   run_->create();
   if (comm_) comm_->barrier();
@@ -136,7 +146,7 @@ void Trainer::resume(const SavedCheckpoint& saved) {
   last_loss_ = json_get_or<double>(state, "loss", NAN, where);
   last_eval_step_ = json_get_or<int64_t>(state, "eval_step", -1, where);
   last_eval_loss_ = json_get_or<double>(state, "eval_loss", NAN, where);
-  loader_->restore(LoaderState::from_json(json_get<json>(state, "loader", where)));
+  loader_->restore(json_get<json>(state, "loader", where));
   last_checkpoint_ = saved.dir.string();
 }
 
@@ -149,28 +159,36 @@ std::string Trainer::describe() const {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "trainable: %s\n  %s of %s parameters (%.2f%%)\n"
-                "steps: %lld x %s tokens (batch %lld x seq %lld x accum %lld x %d rank%s) = %s tokens; lr %g %s, warmup %lld\n"
-                "data: %s train tokens, %s validation tokens",
+                "steps: %lld x %s tokens (batch %lld x seq %lld x accum %lld x %d rank%s) = %s tokens; lr %g %s, warmup %lld",
                 trainable_.description.c_str(), format_thousands(uint64_t(trainable)).c_str(),
                 format_thousands(uint64_t(total)).c_str(), 100.0 * double(trainable) / double(total),
                 (long long)total_steps_, format_count(double(tokens_per_step)).c_str(), (long long)o_.batch_size,
                 (long long)o_.seq_len, (long long)o_.grad_accum, world, world == 1 ? "" : "s",
                 format_count(double(tokens_per_step * total_steps_)).c_str(), o_.lr,
-                schedule_name(schedule_.kind).c_str(), (long long)schedule_.warmup_steps,
-                format_count(double(data_.train_tokens)).c_str(), format_count(double(data_.val_tokens)).c_str());
+                schedule_name(schedule_.kind).c_str(), (long long)schedule_.warmup_steps);
   std::string s = buf;
   if (o_.lora)  // under the trainable line
     s.insert(s.find("\nsteps:"), "\n  as LoRA adapters: rank " + std::to_string(o_.lora->rank) + ", alpha " +
              number(o_.lora->alpha) + ", dropout " + number(o_.lora->dropout) + " on " +
              std::to_string(o_.lora->targets.size()) + " projections per block; the base weights stay frozen");
-  s += std::string("\npacking: ") + packing_name(loader_->packing());
-  if (loader_->packing() != Packing::Concat) {
-    std::snprintf(buf, sizeof buf, " (%lld rows, %.1f%% of their tokens are documents", (long long)loader_->sequences_per_epoch(),
-                  100.0 * loader_->fill());
+  const bool mixed = data_.size() > 1;
+  double weights = 0;
+  for (const DataSource& d : o_.data) weights += d.weight;
+  if (mixed) s += "\ndata: " + std::to_string(data_.size()) + " sources, each batch from one, in proportion to the weights";
+  for (size_t i = 0; i < data_.size(); i++) {
+    const BatchLoader& l = loader_->loader(i);
+    s += mixed ? "\n  " + loader_->sources()[i].name + " (weight " + number(o_.data[i].weight) + ", " +
+                     number(std::round(1000 * o_.data[i].weight / weights) / 10) + "% of batches): "
+               : std::string("\ndata: ");
+    s += format_count(double(data_[i].train_tokens)) + " train tokens, " + format_count(double(data_[i].val_tokens)) +
+         " validation tokens" + (mixed ? "; packing: " : "\npacking: ") + packing_name(l.packing());
+    if (l.packing() == Packing::Concat) continue;
+    std::snprintf(buf, sizeof buf, " (%lld rows, %.1f%% of their tokens are documents", (long long)l.sequences_per_epoch(),
+                  100.0 * l.fill());
     s += buf;
-    if (loader_->cut_documents() > 0)
-      s += "; " + std::to_string(loader_->cut_documents()) + " documents longer than --seq-len were " +
-           (data_.format == "chat" ? "truncated" : "split");
+    if (l.cut_documents() > 0)
+      s += "; " + std::to_string(l.cut_documents()) + " documents longer than --seq-len were " +
+           (data_[i].format == "chat" ? "truncated" : "split");
     s += ")";
   }
   if (resumed_from_ > 0) s += "\nresuming from " + last_checkpoint_ + " (step " + std::to_string(resumed_from_) + ")";
@@ -220,9 +238,19 @@ StepResult Trainer::step() {
   last_loss_ = r.loss;
   r.step = step_;
   r.tokens_per_second = double(tokens) / std::max(1e-9, now_seconds() - started);
-  run_->log({{"step", step_}, {"tokens", tokens_seen_}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
-               {"tokens_per_s", r.tokens_per_second}});
+  json record = {{"step", step_}, {"tokens", tokens_seen_}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
+                 {"tokens_per_s", r.tokens_per_second}};
+  if (data_.size() > 1) {  // how much of each source the run has seen
+    json seen = json::object();
+    for (size_t i = 0; i < data_.size(); i++) seen[loader_->sources()[i].name] = source_tokens(i);
+    record["source_tokens"] = seen;
+  }
+  run_->log(record);
   return r;
+}
+
+int64_t Trainer::source_tokens(size_t i) const {
+  return loader_->taken()[i] * o_.batch_size * o_.seq_len * (comm_ ? comm_->world_size() : 1);
 }
 
 // Dropout masks depend only on the seed, the rank and the micro-batch, so a resumed run draws
@@ -234,24 +262,45 @@ void Trainer::seed_dropout(int64_t micro_batch) const {
 }
 
 double Trainer::evaluate() {
-  if (data_.val_tokens == 0) return NAN;
   EvalOptions eo;
   eo.seq_len = o_.seq_len;
   eo.batch_size = o_.batch_size;
   eo.max_batches = o_.eval_batches;
   eo.rank = comm_ ? comm_->rank() : 0;
   eo.world_size = comm_ ? comm_->world_size() : 1;
-  eo.packing = loader_->packing();
   eo.allow_too_small = true;
   model_->set_training(false);
-  double loss = evaluate_loss(*model_, o_.data_dir, eo).loss;
+  // Each source's held-out loss, and their mean weighted as the batches are drawn.
+  last_source_eval_.assign(data_.size(), NAN);
+  double sum = 0, weights = 0;
+  json record = {{"step", step_}, {"tokens", tokens_seen_}};
+  for (size_t i = 0; i < data_.size(); i++) {
+    if (data_[i].val_tokens == 0) continue;
+    eo.packing = loader_->loader(i).packing();
+    double loss = evaluate_loss(*model_, o_.data[i].dir, eo).loss;
+    if (std::isnan(loss)) continue;  // no whole validation batch (the same on every rank)
+    if (comm_) loss = comm_->all_reduce_mean(loss);
+    last_source_eval_[i] = loss;
+    sum += o_.data[i].weight * loss;
+    weights += o_.data[i].weight;
+    if (data_.size() > 1) record["eval_loss/" + loader_->sources()[i].name] = loss;
+  }
   model_->set_training(true);
-  if (std::isnan(loss)) return NAN;  // no whole validation batch (the same on every rank)
-  if (comm_) loss = comm_->all_reduce_mean(loss);
+  if (weights == 0) return NAN;
+  const double loss = sum / weights;
   last_eval_loss_ = loss;
   last_eval_step_ = step_;
-  run_->log({{"step", step_}, {"tokens", tokens_seen_}, {"eval_loss", loss}, {"eval_ppl", std::exp(loss)}});
+  record["eval_loss"] = loss;
+  record["eval_ppl"] = std::exp(loss);
+  run_->log(record);
   return loss;
+}
+
+std::vector<std::pair<std::string, double>> Trainer::source_eval_losses() const {
+  std::vector<std::pair<std::string, double>> out;
+  if (data_.size() > 1)
+    for (size_t i = 0; i < last_source_eval_.size(); i++) out.push_back({loader_->sources()[i].name, last_source_eval_[i]});
+  return out;
 }
 
 bool Trainer::should_eval() const { return o_.eval_every > 0 && step_ % o_.eval_every == 0; }
@@ -262,7 +311,7 @@ void Trainer::save_checkpoint() {
   // ranks move in lockstep over disjoint sequences), so rank 0 saves for all.
   json state = {{"step", step_}, {"optimizer_steps", optimizer_->steps()}, {"tokens", tokens_seen_},
                 {"loss", finite_or_null(last_loss_)}, {"eval_step", last_eval_step_},
-                {"eval_loss", finite_or_null(last_eval_loss_)}, {"loader", loader_->state().to_json()},
+                {"eval_loss", finite_or_null(last_eval_loss_)}, {"loader", loader_->state()},
                 {"created", utc_now()}};
   last_checkpoint_ = run_->save_checkpoint(step_, state, o_.keep_checkpoints, [&](const fs::path& file) {
     std::vector<NamedTensor> tensors = optimizer_->state();
@@ -281,9 +330,13 @@ void Trainer::save_checkpoint() {
 
 void Trainer::export_model() {
   if (main_rank()) {
-      json record = {{"data", fs::absolute(o_.data_dir).lexically_normal().string()},
-                   {"data_tokenizer", data_.tokenizer_fingerprint},
-                   {"data_train_tokens", data_.train_tokens},
+    json sources = json::array();
+    for (size_t i = 0; i < data_.size(); i++)
+      sources.push_back({{"path", absolute(o_.data[i].dir)}, {"weight", o_.data[i].weight},
+                         {"tokenizer", data_[i].tokenizer_fingerprint}, {"train_tokens", data_[i].train_tokens},
+                         {"tokens_seen", source_tokens(i)},
+                         {"final_eval_loss", finite_or_null(i < last_source_eval_.size() ? last_source_eval_[i] : NAN)}});
+    json record = {{"data", sources},
                    {"tokens", tokens_seen_},
                    {"steps", step_},
                    {"trainable", trainable_.description},
@@ -294,7 +347,7 @@ void Trainer::export_model() {
     if (o_.lora) {
       std::vector<NamedTensor> adapters = optimizer_->parameters();
       for (size_t i = 0; i < adapters.size(); i++) adapters[i].tensor = optimizer_->master(i);
-      write_adapter(run_->dir(), *o_.lora, fs::absolute(o_.model_dir).lexically_normal().string(), adapters);
+      write_adapter(run_->dir(), *o_.lora, absolute(o_.model_dir), adapters);
     } else {
       export_trained_model(base_, *optimizer_, trainable_, record, tokens_seen_, run_->dir());
     }

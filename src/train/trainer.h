@@ -15,6 +15,7 @@
 #include <string>
 
 #include "data/loader.h"
+#include "data/mixture.h"
 #include "model/adapter.h"
 #include "model/model_folder.h"
 #include "model/transformer.h"
@@ -30,7 +31,8 @@ class Communicator;
 // Parsed and range-checked by the command; the library only checks how they fit the model and
 // the data.
 struct TrainOptions {
-  std::string model_dir, data_dir, out_dir;
+  std::string model_dir, out_dir;
+  std::vector<DataSource> data;  // one or more data folders, drawn in proportion to their weights
   std::string trainable;  // "" (newest stage), newest, stage:NAME, blocks:I,J, all
   std::string also;       // embed, head
   std::optional<LoraSpec> lora;     // adapters on the trainable blocks instead of their weights
@@ -73,8 +75,11 @@ class Trainer {
   int64_t total_steps() const { return total_steps_; }
 
   StepResult step();          // one optimizer step (grad_accum micro-batches)
-  double evaluate();          // mean loss on the validation split (NaN when it has none)
+  // Loss on the validation splits: each source's, and their weighted mean (NaN when none has one).
+  double evaluate();
   bool evaluated_at_this_step() const { return last_eval_step_ == step_; }
+  // With several data sources: each one's validation loss at the last evaluation (NaN: none).
+  std::vector<std::pair<std::string, double>> source_eval_losses() const;
   void save_checkpoint();     // atomic; keeps the newest keep_checkpoints
   void export_model();        // the trained model as a complete HF folder in out_dir
   bool should_eval() const;
@@ -90,6 +95,7 @@ class Trainer {
  private:
   void resume(const SavedCheckpoint& saved);
   void seed_dropout(int64_t micro_batch) const;
+  int64_t source_tokens(size_t i) const;  // tokens drawn from data source i, all ranks
   bool main_rank() const;
 
   TrainOptions o_;
@@ -98,12 +104,13 @@ class Trainer {
   std::unique_ptr<Model> model_;
   TrainableSpec trainable_;
   std::unique_ptr<AdamW> optimizer_;
-  std::unique_ptr<BatchLoader> loader_;
-  DataInfo data_;
+  std::unique_ptr<DataMixture> loader_;
+  std::vector<DataInfo> data_;  // per source
   Schedule schedule_;
   std::unique_ptr<RunFolder> run_;
   int64_t step_ = 0, total_steps_ = 0, tokens_seen_ = 0, resumed_from_ = 0, last_eval_step_ = -1;
   double last_loss_ = NAN, last_eval_loss_ = NAN;
+  std::vector<double> last_source_eval_;  // per source, at the last evaluation
   std::string last_checkpoint_;
 };
 

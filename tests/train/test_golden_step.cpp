@@ -50,7 +50,7 @@ Batch first_batch(const std::string& data, int64_t seq_len) {
 TrainOptions golden_options(const Golden& g, const std::string& data, const std::string& out) {
   TrainOptions o;
   o.model_dir = g.dir;
-  o.data_dir = data;
+  o.data = {{data}};
   o.out_dir = out;
   std::string blocks;
   for (const auto& b : g.meta["trainable_layers"]) blocks += (blocks.empty() ? "" : ",") + std::to_string(b.get<int64_t>());
