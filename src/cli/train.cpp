@@ -69,6 +69,12 @@ void run_train(const TrainOptions& options) {
   std::fflush(stdout);
   request_graceful_stop();  // the first SIGINT/SIGTERM: save a checkpoint, then stop
 
+  if (options.eval_every > 0 && trainer.step_count() == 0) {  // where the curves start
+    const double eval = trainer.evaluate();
+    if (main_rank && std::isfinite(eval))
+      std::fprintf(stderr, "step 0: validation loss %.4f (perplexity %.2f)%s\n", eval, std::exp(eval),
+                   per_source(trainer).c_str());
+  }
   Progress bar("train", uint64_t(trainer.total_steps()), "steps");
   char note[160];
   while (!trainer.done()) {
@@ -126,6 +132,9 @@ void add_train(CLI::App& app) {
       ->needs(lora)->check(in(incl(0), excl(1)));
   cmd->add_option("--lora-targets", cli->lora_targets, "projections to adapt: all, or a list of q,k,v,o,gate,up,down")
       ->needs(lora)->capture_default_str();
+  cmd->add_option("--eval-data", o->eval_data, "data folders only evaluated, at every evaluation, each on its own "
+                  "(e.g. general text, to watch forgetting)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1, -1);
   cmd->add_option("--packing", cli->packing,
                   "concat (default for text), doc (default for chat: documents packed, each attending only to itself) "
                   "or none (one document per row)")
@@ -171,7 +180,7 @@ void add_train(CLI::App& app) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--activation-checkpointing", o->activation_checkpointing,
                 "recompute block activations in backward instead of keeping them");
-  cmd->add_option("--eval-every", o->eval_every, "validation loss every N steps (0: at the end)")->capture_default_str()
+  cmd->add_option("--eval-every", o->eval_every, "validation loss before the first step and every N steps (0: only at the end)")->capture_default_str()
       ->check(count(0, 1e12));
   cmd->add_option("--eval-batches", o->eval_batches, "validation batches per evaluation")->capture_default_str()
       ->check(count(1, 1e9));

@@ -79,7 +79,11 @@ struct Range {
   }
   void pad(double share) {
     if (!std::isfinite(lo)) lo = 0, hi = 1;
-    if (hi == lo) lo -= 0.5, hi += 0.5;
+    if (hi == lo) {  // one value: a window around it
+      const double half = std::max(std::abs(lo) * 0.1, 0.5);
+      lo -= half;
+      hi += half;
+    }
     const double d = (hi - lo) * share;
     lo -= d;
     hi += d;

@@ -44,9 +44,12 @@ json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t tota
     sources.push_back({{"path", absolute(o.data[i].dir)}, {"weight", o.data[i].weight},
                        {"fingerprint", data[i].content_fingerprint},
                        {"packing", packing_name(mixture.loader(i).packing())}});
+  json watched = json::array();
+  for (const std::string& d : o.eval_data) watched.push_back(absolute(d));
   return {{"model", absolute(o.model_dir)},
           {"lora", o.lora ? o.lora->to_json() : json(nullptr)},
           {"data", sources},
+          {"eval_data", watched},
           {"trainable", spec.description},
           {"lr", o.lr}, {"min_lr", o.min_lr}, {"schedule", schedule_name(o.schedule)}, {"warmup", o.warmup.text},
           {"betas", {o.adamw.beta1, o.adamw.beta2}}, {"eps", o.adamw.eps}, {"weight_decay", o.adamw.weight_decay},
@@ -61,6 +64,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world_size() : 1;
   std::vector<fs::path> inputs = {o_.model_dir};
   for (const DataSource& d : o_.data) inputs.push_back(d.dir);
+  for (const std::string& d : o_.eval_data) inputs.push_back(d);
   check_not_an_input(o_.out_dir, inputs, "-o");  // before any work
 
   base_ = ModelFolder::open(o_.model_dir);
@@ -77,6 +81,17 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   for (const DataSource& d : o_.data) {
     data_.push_back(read_data_info(d.dir));
     check_data_matches(data_.back(), o_.model_dir);
+  }
+  {  // watched sets get names distinct from the sources'
+    std::vector<DataSource> all = o_.data;
+    for (const std::string& d : o_.eval_data) {
+      const DataInfo info = read_data_info(d);
+      check_data_matches(info, o_.model_dir);
+      LP_CHECK(info.val_tokens > 0, "--eval-data ", d, " has no validation split (prepare it with --val-fraction)");
+      all.push_back({d});
+    }
+    name_sources(all);
+    watched_.assign(all.begin() + std::ptrdiff_t(o_.data.size()), all.end());
   }
 
   trainable_ = resolve_trainable(o_.trainable, o_.also,
@@ -283,7 +298,16 @@ double Trainer::evaluate() {
     last_source_eval_[i] = loss;
     sum += o_.data[i].weight * loss;
     weights += o_.data[i].weight;
-    if (data_.size() > 1) record["eval_loss/" + loader_->sources()[i].name] = loss;
+    if (data_.size() + watched_.size() > 1) record["eval_loss/" + loader_->sources()[i].name] = loss;
+  }
+  last_watched_eval_.assign(watched_.size(), NAN);
+  for (size_t i = 0; i < watched_.size(); i++) {  // not part of the mean: what the run should not forget
+    eo.packing.reset();
+    double loss = evaluate_loss(*model_, watched_[i].dir, eo).loss;
+    if (std::isnan(loss)) continue;
+    if (comm_) loss = comm_->all_reduce_mean(loss);
+    last_watched_eval_[i] = loss;
+    record["eval_loss/" + watched_[i].name] = loss;
   }
   model_->set_training(true);
   if (weights == 0) return NAN;
@@ -298,8 +322,9 @@ double Trainer::evaluate() {
 
 std::vector<std::pair<std::string, double>> Trainer::source_eval_losses() const {
   std::vector<std::pair<std::string, double>> out;
-  if (data_.size() > 1)
+  if (data_.size() + watched_.size() > 1)
     for (size_t i = 0; i < last_source_eval_.size(); i++) out.push_back({loader_->sources()[i].name, last_source_eval_[i]});
+  for (size_t i = 0; i < last_watched_eval_.size(); i++) out.push_back({watched_[i].name + " (watched)", last_watched_eval_[i]});
   return out;
 }
 

@@ -33,6 +33,7 @@ class Communicator;
 struct TrainOptions {
   std::string model_dir, out_dir;
   std::vector<DataSource> data;  // one or more data folders, drawn in proportion to their weights
+  std::vector<std::string> eval_data;  // validation only: watched at every evaluation (forgetting)
   std::string trainable;  // "" (newest stage), newest, stage:NAME, blocks:I,J, all
   std::string also;       // embed, head
   std::optional<LoraSpec> lora;     // adapters on the trainable blocks instead of their weights
@@ -78,7 +79,8 @@ class Trainer {
   // Loss on the validation splits: each source's, and their weighted mean (NaN when none has one).
   double evaluate();
   bool evaluated_at_this_step() const { return last_eval_step_ == step_; }
-  // With several data sources: each one's validation loss at the last evaluation (NaN: none).
+  // Each evaluated set's validation loss at the last evaluation (NaN: none): the sources when
+  // there are several sets, and the --eval-data sets.
   std::vector<std::pair<std::string, double>> source_eval_losses() const;
   void save_checkpoint();     // atomic; keeps the newest keep_checkpoints
   void export_model();        // the trained model as a complete HF folder in out_dir
@@ -106,11 +108,12 @@ class Trainer {
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<DataMixture> loader_;
   std::vector<DataInfo> data_;  // per source
+  std::vector<DataSource> watched_;  // --eval-data, named apart from the sources
   Schedule schedule_;
   std::unique_ptr<RunFolder> run_;
   int64_t step_ = 0, total_steps_ = 0, tokens_seen_ = 0, resumed_from_ = 0, last_eval_step_ = -1;
   double last_loss_ = NAN, last_eval_loss_ = NAN;
-  std::vector<double> last_source_eval_;  // per source, at the last evaluation
+  std::vector<double> last_source_eval_, last_watched_eval_;  // per set, at the last evaluation
   std::string last_checkpoint_;
 };
 

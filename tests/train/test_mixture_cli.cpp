@@ -67,7 +67,7 @@ TEST_F(MixtureCli, DrawsInProportionReportsEachSourceAndResumesExactly) {
       EXPECT_NEAR(j["eval_loss"].get<double>(), mean, 1e-9) << "the weighted mean";
     }
   }
-  EXPECT_EQ(evals, 2);
+  EXPECT_EQ(evals, 3) << "at steps 0, 20 and 40";
   ASSERT_TRUE(last_step);
   EXPECT_EQ((*last_step)["source_tokens"]["data-a"].get<int64_t>(), 30 * 64);  // 30 of 40 batches x 2 x 32
   EXPECT_EQ((*last_step)["source_tokens"]["data-b"].get<int64_t>(), 10 * 64);
@@ -87,6 +87,26 @@ TEST_F(MixtureCli, DrawsInProportionReportsEachSourceAndResumesExactly) {
     EXPECT_EQ(std::memcmp(p.data, q.data, p.info->nbytes()), 0) << name;
   }
   EXPECT_EQ(metrics(tmp_.str("b")).size(), m.size()) << "every step and evaluation once";
+}
+
+TEST_F(MixtureCli, WatchedDataIsEvaluatedApartFromTheMean) {
+  LP_REQUIRE_FIXTURES();
+  CliResult r = run_cli("train " + model_ + " --data " + tmp_.str("data-a") + " --eval-data " + tmp_.str("data-b") +
+                        " -o " + tmp_.str("w") + " --trainable blocks:3,6 --seq-len 32 --batch-size 2 --steps 10 "
+                        "--eval-every 5 --no-progress");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("data-b (watched)"), std::string::npos) << r.out;
+  int evals = 0;
+  for (const json& j : metrics(tmp_.str("w"))) {
+    if (!j.contains("eval_loss")) continue;
+    evals++;
+    ASSERT_TRUE(j.contains("eval_loss/data-a") && j.contains("eval_loss/data-b")) << j.dump();
+    EXPECT_EQ(j["eval_loss"].get<double>(), j["eval_loss/data-a"].get<double>()) << "the mean is over trained sets";
+  }
+  EXPECT_EQ(evals, 3) << "at steps 0, 5 and 10";
+  CliResult bad = run_cli("train " + model_ + " --data " + tmp_.str("data-a") + " --eval-data " + tmp_.str("nothing") +
+                          " -o " + tmp_.str("w2") + " --trainable blocks:3 --seq-len 32 --no-progress");
+  EXPECT_TRUE(is_clean_error(bad));
 }
 
 }  // namespace
