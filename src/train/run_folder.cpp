@@ -56,6 +56,24 @@ void remove_stale_partials(const fs::path& dir) {
   }
 }
 
+// The data folders whose contents changed when that is all that differs between two run
+// identities (same paths and weights, other fingerprints); "" otherwise.
+std::string changed_data(const json& previous, const json& identity) {
+  if (!previous.is_object() || differences(previous, identity) != "data") return "";
+  const json &a = previous["data"], &b = identity["data"];
+  if (!a.is_array() || !b.is_array() || a.size() != b.size()) return "";
+  std::string changed;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (!a[i].is_object() || !b[i].is_object()) return "";
+    json x = a[i], y = b[i];
+    x.erase("fingerprint");
+    y.erase("fingerprint");
+    if (x != y) return "";
+    if (a[i] != b[i]) changed += (changed.empty() ? "" : ", ") + b[i].value("path", std::string());
+  }
+  return changed;
+}
+
 }  // namespace
 
 RunFolder::RunFolder(fs::path dir, const json& identity, const std::vector<fs::path>& inputs, bool force, bool owner)
@@ -67,10 +85,8 @@ RunFolder::RunFolder(fs::path dir, const json& identity, const std::vector<fs::p
   if (fs::exists(dir_ / kRunJson)) {
     json previous = read_json_file(dir_ / kRunJson);
     if (previous == identity) return;  // the same run: continue it
-    const bool data_changed = previous.is_object() && previous.contains("data_fingerprint") &&
-                              previous["data_fingerprint"] != identity["data_fingerprint"] &&
-                              differences(previous, identity) == "data_fingerprint";
-    LP_CHECK(force || !data_changed, dir_.string(), " holds a run on data ", identity.value("data", std::string()),
+    const std::string changed = changed_data(previous, identity);
+    LP_CHECK(force || changed.empty(), dir_.string(), " holds a run on data ", changed,
              " whose contents changed since (data.json or shard sizes differ); resuming would not be exact: use "
              "another -o or --force to start over");
     LP_CHECK(force, dir_.string(), " holds a different training run (", differences(previous, identity),
