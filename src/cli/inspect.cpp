@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "export/gguf.h"
+#include "model/adapter.h"
 #include "model/model_folder.h"
 #include "io/checkpoint.h"
 #include "model/config.h"
@@ -213,7 +214,33 @@ void inspect_gguf(const InspectOptions& o) {
   }
 }
 
+// A LoRA adapter folder (PEFT layout): its settings and size.
+void inspect_adapter(const InspectOptions& o) {
+  const Adapter a = read_adapter(o.model_dir);
+  int64_t parameters = 0;
+  for (const auto& [name, t] : a.tensors) parameters += t.numel();
+  json targets = json::array();
+  for (LoraTarget t : a.spec.targets) targets.push_back(lora_module_name(t));
+  const json s = {{"kind", "lora_adapter"}, {"rank", a.spec.rank}, {"alpha", a.spec.alpha}, {"scale", a.spec.scale()},
+                  {"dropout", a.spec.dropout}, {"targets", targets}, {"blocks", a.spec.blocks},
+                  {"parameters", parameters}, {"tensors", a.tensors.size()}, {"base_model", a.base_model}};
+  if (o.json_out) {
+    std::cout << s.dump(2) << "\n";
+    return;
+  }
+  std::string blocks, modules;
+  for (int64_t b : a.spec.blocks) blocks += (blocks.empty() ? "" : ",") + std::to_string(b);
+  for (LoraTarget t : a.spec.targets) modules += (modules.empty() ? "" : ",") + std::string(lora_module_name(t));
+  std::printf("%s: LoRA adapter (PEFT layout)\n  rank %lld, alpha %g (scale %g), dropout %g\n  targets %s\n"
+              "  blocks %s\n  %s parameters in %zu tensors\n  base model %s\n",
+              o.model_dir.c_str(), (long long)a.spec.rank, a.spec.alpha, a.spec.scale(), a.spec.dropout,
+              modules.c_str(), blocks.c_str(),
+              format_thousands(uint64_t(parameters)).c_str(), a.tensors.size(),
+              a.base_model.empty() ? "(not recorded)" : a.base_model.c_str());
+}
+
 void run_inspect(const InspectOptions& o) {
+  if (is_adapter_folder(o.model_dir)) return inspect_adapter(o);
   if (std::filesystem::is_regular_file(o.model_dir)) {
     char magic[4] = {};
     std::ifstream(o.model_dir, std::ios::binary).read(magic, 4);

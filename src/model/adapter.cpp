@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "model/load.h"
 #include "model/rewrite.h"
+#include "model/tensor_names.h"
 #include "util/check.h"
 #include "util/files.h"
 #include "util/random.h"
@@ -158,11 +159,11 @@ Adapter read_adapter(const fs::path& dir) {
   SafetensorsFile file(weights_path);
   std::set<int64_t> blocks;
   for (const TensorInfo& t : file.tensors()) {
-    const std::string prefix = "base_model.model.model.layers.";
-    LP_CHECK(starts_with(t.name, prefix), weights_path.string(), ": tensor \"", t.name,
+    const std::string prefix = "base_model.model.";
+    const int64_t block = starts_with(t.name, prefix) ? layer_of(std::string_view(t.name).substr(prefix.size())) : -1;
+    LP_CHECK(block >= 0, weights_path.string(), ": tensor \"", t.name,
              "\" is not a LoRA tensor of a block (only block projections are supported)");
     LP_CHECK(t.shape.size() == 2, weights_path.string(), ": tensor \"", t.name, "\" is not a matrix");
-    const int64_t block = std::stoll(t.name.substr(prefix.size()));
     blocks.insert(block);
     torch::Tensor value = torch::from_blob(const_cast<uint8_t*>(file.data(t)), t.shape, torch_type(t.dtype))
                               .to(torch::kFloat).clone();
@@ -211,9 +212,12 @@ void attach_adapter(Model& model, const Adapter& adapter) {
   }
 }
 
+bool is_adapter_folder(const fs::path& dir) {
+  return fs::is_regular_file(dir / kAdapterConfig) && !fs::exists(dir / "config.json");
+}
+
 ModelSource resolve_model_source(const fs::path& dir, const fs::path& adapter_dir) {
-  const bool adapter_only = fs::is_regular_file(dir / kAdapterConfig) && !fs::exists(dir / "config.json");
-  if (!adapter_only) return {dir, adapter_dir};
+  if (!is_adapter_folder(dir)) return {dir, adapter_dir};
   LP_CHECK(adapter_dir.empty(), dir.string(), " is an adapter folder; --adapter cannot add a second one");
   const fs::path config_path = dir / kAdapterConfig;
   const json cfg = read_json_file(config_path);

@@ -43,6 +43,9 @@ struct Adapter {
   std::map<std::string, torch::Tensor> tensors;  // PEFT name -> float32 tensor
 };
 
+// A folder with adapter_config.json and no config.json.
+bool is_adapter_folder(const std::filesystem::path& dir);
+
 // Reads and checks an adapter folder: a LoRA config llamapro can apply (no DoRA, rsLoRA,
 // per-module ranks or trained biases) and exactly the tensors it implies.
 Adapter read_adapter(const std::filesystem::path& dir);

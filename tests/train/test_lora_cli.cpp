@@ -79,6 +79,11 @@ TEST_F(LoraCli, WritesAPeftAdapterAndResumesExactlyAfterSigkill) {
 TEST_F(LoraCli, MergedFolderScoresAsTheAdapterDoes) {
   LP_REQUIRE_FIXTURES();
   ASSERT_EQ(run_cli(args(tmp_.str("run"), 20)).status, 0);
+  CliResult inspect = run_cli("inspect " + tmp_.str("run"));
+  ASSERT_EQ(inspect.status, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("LoRA adapter (PEFT layout)"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("rank 4, alpha 8 (scale 2), dropout 0.1"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("blocks 0,1,2,3,4,5,6"), std::string::npos) << inspect.out;
   CliResult merge = run_cli("merge " + model_ + " " + tmp_.str("run") + " -o " + tmp_.str("merged"));
   ASSERT_EQ(merge.status, 0) << merge.err;
   std::ofstream(tmp_.str("ids.json")) << "[[1, 410, 508, 442, 458, 437, 434, 509, 410, 448, 415, 414]]";
