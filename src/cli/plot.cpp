@@ -90,13 +90,11 @@ void run_plot(const PlotOptions& o) {
   std::map<std::string, XYPanel> by_source;  // one panel per data folder of mixed runs
   for (size_t i = 0; i < o.runs.size(); i++) {
     RunCurves c = read_run(o.runs[i], int(i), o.smoothing);
-    c.train.name.clear();
     if (o.smoothing > 0) {  // the raw steps faint behind the smoothed curve
       train.series.push_back(c.train);
       train.series.back().opacity = 0.25;
     }
-    train.series.push_back(o.smoothing > 0 ? c.train_smooth : c.train);
-    train.series.back().name = folder_name(o.runs[i]) + " (train)";
+    train.series.push_back(c.train_smooth);  // the raw values themselves when smoothing is 0
     if (!c.eval.x.empty()) {
       Series line = c.eval;
       line.name.clear();
