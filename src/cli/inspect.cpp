@@ -219,10 +219,8 @@ void inspect_adapter(const InspectOptions& o) {
   const Adapter a = read_adapter(o.model_dir);
   int64_t parameters = 0;
   for (const auto& [name, t] : a.tensors) parameters += t.numel();
-  json targets = json::array();
-  for (LoraTarget t : a.spec.targets) targets.push_back(lora_module_name(t));
   const json s = {{"kind", "lora_adapter"}, {"rank", a.spec.rank}, {"alpha", a.spec.alpha}, {"scale", a.spec.scale()},
-                  {"dropout", a.spec.dropout}, {"targets", targets}, {"blocks", a.spec.blocks},
+                  {"dropout", a.spec.dropout}, {"targets", a.spec.target_names()}, {"blocks", a.spec.blocks},
                   {"parameters", parameters}, {"tensors", a.tensors.size()}, {"base_model", a.base_model}};
   if (o.json_out) {
     std::cout << s.dump(2) << "\n";
@@ -230,7 +228,7 @@ void inspect_adapter(const InspectOptions& o) {
   }
   std::string blocks, modules;
   for (int64_t b : a.spec.blocks) blocks += (blocks.empty() ? "" : ",") + std::to_string(b);
-  for (LoraTarget t : a.spec.targets) modules += (modules.empty() ? "" : ",") + std::string(lora_module_name(t));
+  for (const json& m : s["targets"]) modules += (modules.empty() ? "" : ",") + m.get<std::string>();
   std::printf("%s: LoRA adapter (PEFT layout)\n  rank %lld, alpha %g (scale %g), dropout %g\n  targets %s\n"
               "  blocks %s\n  %s parameters in %zu tensors\n  base model %s\n",
               o.model_dir.c_str(), (long long)a.spec.rank, a.spec.alpha, a.spec.scale(), a.spec.dropout,

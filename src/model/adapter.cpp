@@ -22,10 +22,19 @@ namespace fs = std::filesystem;
 inline constexpr const char* kAdapterConfig = "adapter_config.json";
 inline constexpr const char* kAdapterWeights = "adapter_model.safetensors";
 
+json LoraSpec::target_names() const {
+  json names = json::array();
+  for (LoraTarget t : targets) names.push_back(lora_module_name(t));
+  return names;
+}
+
 json LoraSpec::to_json() const {
-  json targets_json = json::array();
-  for (LoraTarget t : targets) targets_json.push_back(lora_module_name(t));
-  return {{"rank", rank}, {"alpha", alpha}, {"dropout", dropout}, {"targets", targets_json}, {"blocks", blocks}};
+  return {{"rank", rank}, {"alpha", alpha}, {"dropout", dropout}, {"targets", target_names()}, {"blocks", blocks}};
+}
+
+LoraPair Adapter::pair(int64_t layer, LoraTarget t) const {
+  const LoraTensorNames names = lora_tensor_names(layer, t);
+  return {tensors.at(names.a), tensors.at(names.b), spec.scale(), spec.dropout};
 }
 
 std::vector<LoraTarget> parse_lora_targets(const std::string& list) {
@@ -63,15 +72,13 @@ void add_lora(Model& model, const LoraSpec& spec, uint64_t seed) {
 }
 
 json adapter_config(const LoraSpec& spec, const std::string& base_model) {
-  json targets = json::array();
-  for (LoraTarget t : spec.targets) targets.push_back(lora_module_name(t));
   return {{"peft_type", "LORA"},
           {"task_type", "CAUSAL_LM"},
           {"base_model_name_or_path", base_model},
           {"r", spec.rank},
           {"lora_alpha", spec.alpha == std::floor(spec.alpha) ? json(int64_t(spec.alpha)) : json(spec.alpha)},
           {"lora_dropout", spec.dropout},
-          {"target_modules", targets},
+          {"target_modules", spec.target_names()},
           {"layers_to_transform", spec.blocks},
           {"layers_pattern", "layers"},
           {"bias", "none"},
@@ -174,13 +181,13 @@ Adapter read_adapter(const fs::path& dir) {
   size_t expected = 0;
   for (int64_t l : a.spec.blocks) {
     for (LoraTarget t : a.spec.targets) {
-      const std::string module = lora_tensor_prefix(l, t);
-      for (const char* part : {".lora_A.weight", ".lora_B.weight"})
-        LP_CHECK(a.tensors.count(module + part), weights_path.string(), ": missing \"", module + part, "\"");
+      const LoraTensorNames names = lora_tensor_names(l, t);
+      for (const std::string& name : {names.a, names.b})
+        LP_CHECK(a.tensors.count(name), weights_path.string(), ": missing \"", name, "\"");
       expected += 2;
-      LP_CHECK(a.tensors[module + ".lora_A.weight"].size(0) == a.spec.rank &&
-                   a.tensors[module + ".lora_B.weight"].size(1) == a.spec.rank,
-               weights_path.string(), ": ", module, " does not have rank ", a.spec.rank, " as r says");
+      const LoraPair p = a.pair(l, t);
+      LP_CHECK(p.a.size(0) == a.spec.rank && p.b.size(1) == a.spec.rank, weights_path.string(), ": ", names.a,
+               " and its B do not have rank ", a.spec.rank, " as r says");
     }
   }
   LP_CHECK(expected == a.tensors.size(), weights_path.string(), ": holds ", a.tensors.size(), " tensors, ",
@@ -196,17 +203,13 @@ void attach_adapter(Model& model, const Adapter& adapter) {
     LP_CHECK(l < model.n_layers(), where, ": the adapter has block ", l, " but the model has ", model.n_layers(),
              " blocks (an adapter for another model?)");
     for (LoraTarget t : adapter.spec.targets) {
-      const std::string module = lora_tensor_prefix(l, t);
-      const torch::Tensor& a = adapter.tensors.at(module + ".lora_A.weight");
-      const torch::Tensor& b = adapter.tensors.at(module + ".lora_B.weight");
+      LoraPair pair = adapter.pair(l, t);
       const torch::Tensor& w = lora_base_weight(model.weights().blocks[size_t(l)], t);
-      LP_CHECK(a.size(1) == w.size(1) && b.size(0) == w.size(0), where, ": ", module, " adapts a ", b.size(0), " x ",
-               a.size(1), " weight, the model's is ", w.size(0), " x ", w.size(1), " (an adapter for another model?)");
-      LoraPair pair;
-      pair.a = a.to(device, dtype);
-      pair.b = b.to(device, dtype);
-      pair.scale = adapter.spec.scale();
-      pair.dropout = adapter.spec.dropout;
+      LP_CHECK(pair.a.size(1) == w.size(1) && pair.b.size(0) == w.size(0), where, ": ",
+               lora_tensor_names(l, t).a, " adapts a ", pair.b.size(0), " x ", pair.a.size(1),
+               " weight, the model's is ", w.size(0), " x ", w.size(1), " (an adapter for another model?)");
+      pair.a = pair.a.to(device, dtype);
+      pair.b = pair.b.to(device, dtype);
       model.attach_lora(l, t, std::move(pair));
     }
   }
@@ -246,21 +249,15 @@ torch::Tensor merged_weight(const torch::Tensor& weight, const torch::Tensor& a,
   return weight.to(torch::kFloat) + torch::matmul(b.to(torch::kFloat), a.to(torch::kFloat)) * scale;
 }
 
-}  // namespace llamapro
-
-namespace llamapro {
-
 void merge_adapter(const ModelFolder& base, const Adapter& adapter, OutputSpec out) {
   Model model = load_model(base, ModelOptions{});  // float32 on the CPU: the weights to add to
   attach_adapter(model, adapter);                   // checks that the adapter fits this model
   std::map<std::string, torch::Tensor> merged;      // HF weight name -> new value
   for (int64_t l : adapter.spec.blocks) {
     for (LoraTarget t : adapter.spec.targets) {
-      const std::string module = lora_tensor_prefix(l, t);
-      const std::string weight = "model.layers." + std::to_string(l) + "." + lora_module_path(t) + ".weight";
-      merged[weight] = merged_weight(lora_base_weight(model.weights().blocks[size_t(l)], t),
-                                     adapter.tensors.at(module + ".lora_A.weight"),
-                                     adapter.tensors.at(module + ".lora_B.weight"), adapter.spec.scale());
+      const LoraPair p = adapter.pair(l, t);
+      merged[block_tensor_name(l, lora_weight_tensor(t))] =
+          merged_weight(lora_base_weight(model.weights().blocks[size_t(l)], t), p.a, p.b, p.scale);
     }
   }
   Manifest manifest = base.manifest;

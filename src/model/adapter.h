@@ -25,7 +25,8 @@ struct LoraSpec {
   std::vector<LoraTarget> targets = {kLoraTargets.begin(), kLoraTargets.end()};
   std::vector<int64_t> blocks;  // which blocks carry adapters (sorted)
   double scale() const { return alpha / double(rank); }
-  json to_json() const;  // for a run's identity
+  json target_names() const;  // ["q_proj", ...], as PEFT's target_modules
+  json to_json() const;       // for a run's identity
 };
 
 // "q,k,v,o" or "all" -> targets (each once, in block order); error for unknown names.
@@ -41,6 +42,10 @@ struct Adapter {
   LoraSpec spec;
   std::string base_model;                       // base_model_name_or_path, as recorded
   std::map<std::string, torch::Tensor> tensors;  // PEFT name -> float32 tensor
+
+  // The pair on one projection of one block (float32, on the CPU), with the spec's scale and
+  // dropout; read_adapter checked that it exists.
+  LoraPair pair(int64_t layer, LoraTarget t) const;
 };
 
 // A folder with adapter_config.json and no config.json.

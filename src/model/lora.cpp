@@ -18,13 +18,24 @@ const char* lora_module_name(LoraTarget t) {
   return "?";
 }
 
-std::string lora_module_path(LoraTarget t) {
-  const bool attention = t == LoraTarget::Q || t == LoraTarget::K || t == LoraTarget::V || t == LoraTarget::O;
-  return std::string(attention ? "self_attn." : "mlp.") + lora_module_name(t);
+BlockTensor lora_weight_tensor(LoraTarget t) {
+  switch (t) {
+    case LoraTarget::Q: return BlockTensor::Q;
+    case LoraTarget::K: return BlockTensor::K;
+    case LoraTarget::V: return BlockTensor::V;
+    case LoraTarget::O: return BlockTensor::O;
+    case LoraTarget::Gate: return BlockTensor::Gate;
+    case LoraTarget::Up: return BlockTensor::Up;
+    case LoraTarget::Down: return BlockTensor::Down;
+  }
+  LP_FAIL("internal: bad LoRA target");
 }
 
-std::string lora_tensor_prefix(int64_t layer, LoraTarget t) {
-  return "base_model.model.model.layers." + std::to_string(layer) + "." + lora_module_path(t);
+LoraTensorNames lora_tensor_names(int64_t layer, LoraTarget t) {
+  // "model.layers.3.self_attn.q_proj.weight" -> "base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight"
+  std::string module = block_tensor_name(layer, lora_weight_tensor(t));
+  module = "base_model.model." + module.substr(0, module.size() - std::string(".weight").size());
+  return {module + ".lora_A.weight", module + ".lora_B.weight"};
 }
 
 LoraTarget parse_lora_target(const std::string& name) {

@@ -8,6 +8,8 @@
 #include <array>
 #include <string>
 
+#include "model/tensor_names.h"
+
 namespace llamapro {
 
 enum class LoraTarget { Q, K, V, O, Gate, Up, Down };
@@ -16,10 +18,14 @@ inline constexpr std::array<LoraTarget, 7> kLoraTargets = {LoraTarget::Q,    Lor
 
 // "q_proj", "gate_proj", ...: the module name PEFT's target_modules uses.
 const char* lora_module_name(LoraTarget t);
-// "self_attn.q_proj", "mlp.down_proj": where the module sits in a block.
-std::string lora_module_path(LoraTarget t);
-// PEFT's name of the module in a saved adapter: "base_model.model.model.layers.3.self_attn.q_proj".
-std::string lora_tensor_prefix(int64_t layer, LoraTarget t);
+// The weight a target adapts, in the one table of block tensors (model/tensor_names.h).
+BlockTensor lora_weight_tensor(LoraTarget t);
+// PEFT's names of the pair in a saved adapter:
+// "base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight" and "...lora_B.weight".
+struct LoraTensorNames {
+  std::string a, b;
+};
+LoraTensorNames lora_tensor_names(int64_t layer, LoraTarget t);
 // "q" or "q_proj" -> Q, ...; error naming the accepted names otherwise.
 LoraTarget parse_lora_target(const std::string& name);
 

@@ -142,11 +142,7 @@ torch::Tensor Model::run(const torch::Tensor& ids, KVCache* cache, std::vector<t
 }
 
 bool Model::builds_graph(int64_t block) const {
-  if (trainable_[size_t(block)]) return true;
-  BlockWeights& b = const_cast<BlockWeights&>(w_.blocks[size_t(block)]);
-  for (LoraTarget t : kLoraTargets)
-    if (lora_slot(b, t).a.defined() && lora_slot(b, t).a.requires_grad()) return true;
-  return false;
+  return trainable_[size_t(block)] || graph_anchor(block).defined();  // its weights or an adapter train
 }
 
 namespace {
@@ -158,13 +154,15 @@ std::vector<torch::Tensor*> own_tensors(BlockWeights& b) {
 }  // namespace
 
 torch::Tensor Model::graph_anchor(int64_t block) const {
-  BlockWeights& b = const_cast<BlockWeights&>(w_.blocks[size_t(block)]);
-  for (torch::Tensor* t : own_tensors(b))
+  const BlockWeights& b = w_.blocks[size_t(block)];
+  for (torch::Tensor* t : own_tensors(const_cast<BlockWeights&>(b)))
     if (t->defined() && t->requires_grad()) return *t;
   for (LoraTarget t : kLoraTargets)
     if (lora_slot(b, t).a.defined() && lora_slot(b, t).a.requires_grad()) return lora_slot(b, t).a;
   return {};
 }
+
+const LoraPair& lora_slot(const BlockWeights& b, LoraTarget t) { return lora_slot(const_cast<BlockWeights&>(b), t); }
 
 LoraPair& lora_slot(BlockWeights& b, LoraTarget t) {
   switch (t) {
@@ -204,22 +202,15 @@ void Model::attach_lora(int64_t block, LoraTarget target, LoraPair pair) {
   lora_slot(b, target) = std::move(pair);
 }
 
-bool Model::has_lora() const {
-  for (int64_t l = 0; l < n_layers(); l++)
-    for (LoraTarget t : kLoraTargets)
-      if (lora_slot(const_cast<BlockWeights&>(w_.blocks[size_t(l)]), t).a.defined()) return true;
-  return false;
-}
-
 std::vector<NamedTensor> Model::lora_parameters() const {
   std::vector<NamedTensor> out;
   for (int64_t l = 0; l < n_layers(); l++) {
     for (LoraTarget t : kLoraTargets) {
-      const LoraPair& p = lora_slot(const_cast<BlockWeights&>(w_.blocks[size_t(l)]), t);
+      const LoraPair& p = lora_slot(w_.blocks[size_t(l)], t);
       if (!p.a.defined()) continue;
-      const std::string module = lora_tensor_prefix(l, t);
-      out.push_back({module + ".lora_A.weight", p.a});
-      out.push_back({module + ".lora_B.weight", p.b});
+      const LoraTensorNames names = lora_tensor_names(l, t);
+      out.push_back({names.a, p.a});
+      out.push_back({names.b, p.b});
     }
   }
   return out;

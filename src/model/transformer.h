@@ -41,6 +41,7 @@ struct BlockWeights {
 
 // The adapter slot of one projection of a block, and the weight it adapts.
 LoraPair& lora_slot(BlockWeights& b, LoraTarget t);
+const LoraPair& lora_slot(const BlockWeights& b, LoraTarget t);
 const torch::Tensor& lora_base_weight(const BlockWeights& b, LoraTarget t);
 
 struct ModelWeights {
@@ -103,7 +104,6 @@ class Model {
   // Attaches `pair` to one projection of a block; a pair whose tensors require grad makes the
   // block build a graph while the block's own weights stay frozen.
   void attach_lora(int64_t block, LoraTarget target, LoraPair pair);
-  bool has_lora() const;
   // The adapter tensors under PEFT's names ("base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight").
   std::vector<NamedTensor> lora_parameters() const;
 

@@ -118,13 +118,13 @@ TEST(Lora, GradientsEqualTheChainRuleThroughTheMergedWeight) {
   const double s = spec.scale();
   for (LoraTarget t : kLoraTargets) {
     SCOPED_TRACE(lora_module_name(t));
-    const LoraPair& pair = lora_slot(const_cast<BlockWeights&>(adapted.weights().blocks[2]), t);
+    const LoraPair& pair = lora_slot(adapted.weights().blocks[2], t);
     const torch::Tensor g_w = lora_base_weight(merged.weights().blocks[2], t).grad();  // (out, in)
     EXPECT_LT(rel_error(pair.a.grad(), s * torch::matmul(pair.b.t(), g_w)), 1e-5);
     EXPECT_LT(rel_error(pair.b.grad(), s * torch::matmul(g_w, pair.a.t())), 1e-5);
   }
   // And one entry of each against a central difference of the loss itself.
-  const LoraPair& q = lora_slot(const_cast<BlockWeights&>(adapted.weights().blocks[2]), LoraTarget::Q);
+  const LoraPair& q = lora_slot(adapted.weights().blocks[2], LoraTarget::Q);
   torch::NoGradGuard no_grad;
   for (const torch::Tensor* t : {&q.a, &q.b}) {
     const double h = 1e-2, analytic = t->grad()[0][1].item<double>();
