@@ -57,7 +57,7 @@ Batch DataMixture::next() {
   size_t best = 0;
   double best_owed = -INFINITY;
   for (size_t i = 0; i < sources_.size(); i++) {
-    const double owed = sources_[i].weight / total_weight_ * double(drawn + 1) - double(taken_[i]);
+    const double owed = share(i) * double(drawn + 1) - double(taken_[i]);
     if (owed > best_owed + 1e-12) best = i, best_owed = owed;
   }
   last_ = best;

@@ -37,6 +37,7 @@ class DataMixture {
   size_t last_source() const { return last_; }
   const std::vector<DataSource>& sources() const { return sources_; }
   const BatchLoader& loader(size_t i) const { return loaders_[i]; }
+  double share(size_t i) const { return sources_[i].weight / total_weight_; }  // of all batches
   // Batches each source has given.
   const std::vector<int64_t>& taken() const { return taken_; }
   // Rows per epoch summed over the sources, for this rank.

@@ -187,13 +187,11 @@ std::string Trainer::describe() const {
              number(o_.lora->alpha) + ", dropout " + number(o_.lora->dropout) + " on " +
              std::to_string(o_.lora->targets.size()) + " projections per block; the base weights stay frozen");
   const bool mixed = data_.size() > 1;
-  double weights = 0;
-  for (const DataSource& d : o_.data) weights += d.weight;
   if (mixed) s += "\ndata: " + std::to_string(data_.size()) + " sources, each batch from one, in proportion to the weights";
   for (size_t i = 0; i < data_.size(); i++) {
     const BatchLoader& l = loader_->loader(i);
     s += mixed ? "\n  " + loader_->sources()[i].name + " (weight " + number(o_.data[i].weight) + ", " +
-                     number(std::round(1000 * o_.data[i].weight / weights) / 10) + "% of batches): "
+                     number(std::round(1000 * loader_->share(i)) / 10) + "% of batches): "
                : std::string("\ndata: ");
     s += format_count(double(data_[i].train_tokens)) + " train tokens, " + format_count(double(data_[i].val_tokens)) +
          " validation tokens" + (mixed ? "; packing: " : "\npacking: ") + packing_name(l.packing());
@@ -285,16 +283,21 @@ double Trainer::evaluate() {
   eo.world_size = comm_ ? comm_->world_size() : 1;
   eo.allow_too_small = true;
   model_->set_training(false);
-  // Each source's held-out loss, and their mean weighted as the batches are drawn.
+  // One held-out loss, the same on every rank; NaN without a whole validation batch.
+  auto held_out = [&](const std::string& dir, std::optional<Packing> packing) {
+    eo.packing = packing;
+    double loss = evaluate_loss(*model_, dir, eo).loss;
+    if (comm_ && !std::isnan(loss)) loss = comm_->all_reduce_mean(loss);
+    return loss;
+  };
+  // Each source's loss, and their mean weighted as the batches are drawn.
   last_source_eval_.assign(data_.size(), NAN);
   double sum = 0, weights = 0;
   json record = {{"step", step_}, {"tokens", tokens_seen_}};
   for (size_t i = 0; i < data_.size(); i++) {
     if (data_[i].val_tokens == 0) continue;
-    eo.packing = loader_->loader(i).packing();
-    double loss = evaluate_loss(*model_, o_.data[i].dir, eo).loss;
-    if (std::isnan(loss)) continue;  // no whole validation batch (the same on every rank)
-    if (comm_) loss = comm_->all_reduce_mean(loss);
+    const double loss = held_out(o_.data[i].dir, loader_->loader(i).packing());
+    if (std::isnan(loss)) continue;
     last_source_eval_[i] = loss;
     sum += o_.data[i].weight * loss;
     weights += o_.data[i].weight;
@@ -302,12 +305,8 @@ double Trainer::evaluate() {
   }
   last_watched_eval_.assign(watched_.size(), NAN);
   for (size_t i = 0; i < watched_.size(); i++) {  // not part of the mean: what the run should not forget
-    eo.packing.reset();
-    double loss = evaluate_loss(*model_, watched_[i].dir, eo).loss;
-    if (std::isnan(loss)) continue;
-    if (comm_) loss = comm_->all_reduce_mean(loss);
-    last_watched_eval_[i] = loss;
-    record["eval_loss/" + watched_[i].name] = loss;
+    last_watched_eval_[i] = held_out(watched_[i].dir, std::nullopt);
+    if (!std::isnan(last_watched_eval_[i])) record["eval_loss/" + watched_[i].name] = last_watched_eval_[i];
   }
   model_->set_training(true);
   if (weights == 0) return NAN;
@@ -354,7 +353,11 @@ void Trainer::save_checkpoint() {
 }
 
 void Trainer::export_model() {
-  if (main_rank()) {
+  if (main_rank() && o_.lora) {  // the adapter alone, under PEFT's names
+    std::vector<NamedTensor> adapters = optimizer_->parameters();
+    for (size_t i = 0; i < adapters.size(); i++) adapters[i].tensor = optimizer_->master(i);
+    write_adapter(run_->dir(), *o_.lora, absolute(o_.model_dir), adapters);
+  } else if (main_rank()) {  // the whole model, with this run in its manifest
     json sources = json::array();
     for (size_t i = 0; i < data_.size(); i++)
       sources.push_back({{"path", absolute(o_.data[i].dir)}, {"weight", o_.data[i].weight},
@@ -369,13 +372,7 @@ void Trainer::export_model() {
                    {"final_eval_loss", finite_or_null(last_eval_loss_)},
                    {"hyperparameters", read_json_file(run_->dir() / "run.json")},
                    {"finished", utc_now()}};
-    if (o_.lora) {
-      std::vector<NamedTensor> adapters = optimizer_->parameters();
-      for (size_t i = 0; i < adapters.size(); i++) adapters[i].tensor = optimizer_->master(i);
-      write_adapter(run_->dir(), *o_.lora, absolute(o_.model_dir), adapters);
-    } else {
-      export_trained_model(base_, *optimizer_, trainable_, record, tokens_seen_, run_->dir());
-    }
+    export_trained_model(base_, *optimizer_, trainable_, record, tokens_seen_, run_->dir());
   }
   if (comm_) comm_->barrier();
 }
