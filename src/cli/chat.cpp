@@ -73,17 +73,22 @@ void run_chat(ChatCliOptions o) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   };
+  // One reply, streamed; what was left out or cut is said on stderr.
+  auto answer = [&](const std::string& user) {
+    ChatTurn t = session.say(user, print);
+    print("\n");
+    if (t.dropped_turns > 0)
+      std::fprintf(stderr, "(%lld oldest exchange(s) dropped to fit the %lld-token window)\n",
+                   (long long)t.dropped_turns, (long long)session.window());
+    if (!t.finished) std::fprintf(stderr, "(reply cut at --max-new-tokens)\n");
+    log += turn_record(t, user).dump() + "\n";
+  };
 
   if (!scripted.empty()) {  // one reply, for scripts
     const std::string user = scripted.back().content;
     scripted.pop_back();
     session.set_history(scripted);
-    ChatTurn t = session.say(user, print);
-    print("\n");
-    if (t.dropped_turns > 0)
-      std::fprintf(stderr, "note: %lld earlier exchange(s) left out to fit the model's %lld-token window\n",
-                   (long long)t.dropped_turns, (long long)session.window());
-    log += turn_record(t, user).dump() + "\n";
+    answer(user);
   } else {
     const bool tty = isatty(STDIN_FILENO);
     std::fprintf(stderr, "chat with %s (%s template, %lld-token window%s); /reset forgets, /exit or Ctrl-D ends\n",
@@ -105,13 +110,7 @@ void run_chat(ChatCliOptions o) {
         std::fprintf(stderr, "unknown command %s (/reset, /exit)\n", user.c_str());
         continue;
       }
-      ChatTurn t = session.say(user, print);
-      print("\n");
-      if (t.dropped_turns > 0)
-        std::fprintf(stderr, "(%lld oldest exchange(s) dropped to fit the %lld-token window)\n",
-                     (long long)t.dropped_turns, (long long)session.window());
-      if (!t.finished) std::fprintf(stderr, "(reply cut at --max-new-tokens)\n");
-      log += turn_record(t, user).dump() + "\n";
+      answer(user);
     }
   }
   if (transcript) {
