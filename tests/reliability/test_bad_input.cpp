@@ -15,8 +15,8 @@ using testing::is_one_error_line;
 using testing::Workspace;
 
 struct BadCase {
-  const char* args;   // run inside the workspace
-  const char* says;   // a part of the error line
+  std::string args;  // run inside the workspace
+  std::string says;  // a part of the error line
 };
 
 void expect_refused(const std::vector<BadCase>& cases, const std::function<void(Workspace&)>& setup = {}) {
@@ -66,13 +66,13 @@ TEST(BadInput, DataPrepare) {
       "tokenizer", "no data.json", "--sample-tokens: -1 is not in",
   };
   std::vector<BadCase> cases;
-  for (size_t i = 0; i < args.size(); i++) cases.push_back({args[i].c_str(), says[i]});
+  for (size_t i = 0; i < args.size(); i++) cases.push_back({args[i], says[i]});
   expect_refused(cases);
 }
 
 TEST(BadInput, Train) {
   const std::string t = "train x --data d --seq-len 16 --no-progress ";
-  const std::vector<std::pair<std::string, std::string>> table = {
+  const std::vector<BadCase> table = {
       {"train x --data d -o x --force", "-o x is the input x"},
       {t + "-o d --force", "-o d is the input d"},
       {t + "-o x/run", "lies inside the input x"},
@@ -110,9 +110,7 @@ TEST(BadInput, Train) {
       {"train m --data d -o t --seq-len 16", "no expansion stages"},
       {"train x --data adir -o t --seq-len 16", "no data.json"},
   };
-  std::vector<BadCase> cases;
-  for (const auto& [a, s] : table) cases.push_back({a.c_str(), s.c_str()});
-  expect_refused(cases);
+  expect_refused(table);
 }
 
 TEST(BadInput, Expand) {
@@ -186,7 +184,7 @@ void write_foreign_adapter(Workspace& ws, const std::string& dir) {
 
 TEST(BadInput, LoraMergeAndChat) {
   const std::string t = "train x --data d --seq-len 16 --no-progress -o t ";
-  const std::vector<std::pair<std::string, std::string>> table = {
+  const std::vector<BadCase> table = {
       {t + "--lora 0", "--lora: 0 is not in [1, 65536]"},
       {t + "--lora 99999", "--lora: 99999 is not in [1, 65536]"},
       {t + "--lora 4096", "exceeds the size of q_proj"},
@@ -215,9 +213,7 @@ TEST(BadInput, LoraMergeAndChat) {
       {"chat m --messages msg.json --template chatml --transcript msg.json", "is the input msg.json"},
       {"chat m --messages msg.json --template llama3", "<|begin_of_text|>"},
   };
-  std::vector<BadCase> cases;
-  for (const auto& [a, s] : table) cases.push_back({a.c_str(), s.c_str()});
-  expect_refused(cases, [](Workspace& ws) {
+  expect_refused(table, [](Workspace& ws) {
     write_foreign_adapter(ws, "wrong-adapter");
     write_foreign_adapter(ws, "dora");
     ws.write("dora/adapter_config.json", R"({"peft_type": "LORA", "r": 1, "lora_alpha": 2, "target_modules": ["q_proj"], "use_dora": true})");
