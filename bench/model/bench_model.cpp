@@ -1,12 +1,15 @@
 // bench_model.cpp — model speed against a plain C reference (ref_llama.c) on CPU, and forward
 // scoring of a LLaMA-2-7B-shaped random model on a GPU.
 //
-//   bench_model [--fixtures DIR] [--new-tokens N]      CPU: greedy decode on stories260K and
+//   bench_model [--fixtures DIR] [--new-tokens N] [--llama2c-rate TOK_S]
+//                                                      CPU: greedy decode on stories260K (and the
+//                                                      ratio to run.c's rate when given) and
 //                                                      forward of a 4-layer 512-dim random model
 //   bench_model --gpu [--device cuda] [--dtype bf16] [--shape 7b|tiny] [--seq 4096] [--batch 1]
 //                                                      forward scoring tokens/s on a random model
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +63,19 @@ struct RefModel {
   }
 };
 
+// Tokens per second of the decoding steps alone (the token sampled from the prefill's logits
+// is not a step), as llama2.c's run.c counts; the median of `runs` generations.
+double decode_rate(const Model& m, const GenerateOptions& o, int runs, std::vector<int64_t>* tokens) {
+  std::vector<double> rates;
+  for (int i = 0; i < runs; i++) {
+    auto g = generate(m, {1}, o);
+    rates.push_back(double(g.tokens.size() - 1) / g.decode_seconds);
+    if (tokens) *tokens = g.tokens;
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
+}
+
 struct Row {
   std::string what;
   double ours, peer;  // tokens/s
@@ -71,8 +87,8 @@ void print_table(const std::vector<Row>& rows, const char* peer_name) {
     std::printf("%-44s %14.1f %14.1f %7.2fx\n", r.what.c_str(), r.ours, r.peer, r.ours / r.peer);
 }
 
-int run_cpu(const std::string& fixtures, int new_tokens) {
-  std::vector<Row> rows;
+int run_cpu(const std::string& fixtures, int new_tokens, double llama2c_rate) {
+  std::vector<Row> rows, peer_rows;
   torch::NoGradGuard no_grad;
   std::printf("libtorch %s, %d threads\n", compat::torch_version().c_str(), torch::get_num_threads());
 
@@ -83,25 +99,27 @@ int run_cpu(const std::string& fixtures, int new_tokens) {
     o.max_new_tokens = new_tokens;
     o.stop_at_eos = false;
     generate(m, {1}, o);  // warm up
-    auto ours = generate(m, {1}, o);
-    const double ours_tps = double(ours.tokens.size()) / (ours.prefill_seconds + ours.decode_seconds);
+    std::vector<int64_t> ours;
+    const double ours_tps = decode_rate(m, o, 5, &ours);
 
     RefModel ref(m, new_tokens + 1);
     RefState* s = ref_state_new(&ref.config);
     std::vector<int> ref_tokens;
+    int token = ref_argmax(ref_forward(s, &ref.weights, 1, 0), ref.config.vocab_size);
+    ref_tokens.push_back(token);
     auto t0 = clock_type::now();
-    int token = 1;
-    for (int pos = 0; pos < new_tokens; pos++) {
+    for (int pos = 1; pos < new_tokens; pos++) {
       token = ref_argmax(ref_forward(s, &ref.weights, token, pos), ref.config.vocab_size);
       ref_tokens.push_back(token);
     }
-    const double ref_tps = double(new_tokens) / seconds_since(t0);
+    const double ref_tps = double(new_tokens - 1) / seconds_since(t0);
     ref_state_free(s);
     int same = 0;
-    while (same < new_tokens && ref_tokens[size_t(same)] == ours.tokens[size_t(same)]) same++;
+    while (same < new_tokens && ref_tokens[size_t(same)] == ours[size_t(same)]) same++;
     std::printf("stories260K greedy: first %d of %d tokens identical between llamapro and the C reference\n", same,
                 new_tokens);
     rows.push_back({"stories260K greedy decode, " + std::to_string(new_tokens) + " tokens", ours_tps, ref_tps});
+    if (llama2c_rate > 0) peer_rows.push_back({"stories260K greedy decode, " + std::to_string(new_tokens) + " tokens", ours_tps, llama2c_rate});
   } else {
     std::printf("(LLAMAPRO_FIXTURES not set: stories260K benchmark skipped)\n");
   }
@@ -141,17 +159,17 @@ int run_cpu(const std::string& fixtures, int new_tokens) {
   GenerateOptions o;
   o.max_new_tokens = 128;
   o.stop_at_eos = false;
-  auto g = generate(m, {1}, o);
-  const double dec_tps = double(g.tokens.size()) / (g.prefill_seconds + g.decode_seconds);
+  const double dec_tps = decode_rate(m, o, 3, nullptr);
   s = ref_state_new(&ref.config);
+  int token = ref_argmax(ref_forward(s, &ref.weights, 1, 0), int(c.vocab_size));
   t0 = clock_type::now();
-  int token = 1;
-  for (int pos = 0; pos < 128; pos++) token = ref_argmax(ref_forward(s, &ref.weights, token, pos), int(c.vocab_size));
-  const double ref_dec = 128.0 / seconds_since(t0);
+  for (int pos = 1; pos < 128; pos++) token = ref_argmax(ref_forward(s, &ref.weights, token, pos), int(c.vocab_size));
+  const double ref_dec = 127.0 / seconds_since(t0);
   ref_state_free(s);
   rows.push_back({"random 4x512 greedy decode, 128 tokens", dec_tps, ref_dec});
 
   print_table(rows, "C ref tok/s");
+  if (!peer_rows.empty()) print_table(peer_rows, "run.c tok/s");
   return 0;
 }
 
@@ -221,6 +239,7 @@ int main(int argc, char** argv) {
   std::string fixtures = env ? env : "", device = "cuda", dtype = "bf16", shape_name = "7b";
   bool gpu = false;
   int new_tokens = 256, iters = 5;
+  double llama2c_rate = 0;  // tokens/s of llama2.c's run.c measured by run.sh
   int64_t seq = 4096, batch = 1;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -231,6 +250,7 @@ int main(int argc, char** argv) {
     if (a == "--gpu") gpu = true;
     else if (a == "--fixtures") fixtures = next();
     else if (a == "--new-tokens") new_tokens = std::stoi(next());
+    else if (a == "--llama2c-rate") llama2c_rate = std::stod(next());
     else if (a == "--device") device = next();
     else if (a == "--dtype") dtype = next();
     else if (a == "--shape") shape_name = next();
@@ -240,7 +260,7 @@ int main(int argc, char** argv) {
     else { std::fprintf(stderr, "error: unknown argument %s\n", a.c_str()); return 1; }
   }
   try {
-    return gpu ? run_gpu(device, dtype, shape_name, seq, batch, iters) : run_cpu(fixtures, new_tokens);
+    return gpu ? run_gpu(device, dtype, shape_name, seq, batch, iters) : run_cpu(fixtures, new_tokens, llama2c_rate);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,6 +1,7 @@
 // sampler.cpp — greedy and temperature/top-k/top-p sampling (see sampler.h).
 #include "infer/sampler.h"
 
+#include "infer/vector_math.h"
 #include "util/check.h"
 
 namespace llamapro {
@@ -9,6 +10,11 @@ Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.see
   LP_CHECK(config.temperature >= 0.0, "temperature must be >= 0, got ", config.temperature);
   LP_CHECK(config.top_k >= 0, "top-k must be >= 0, got ", config.top_k);
   LP_CHECK(config.top_p > 0.0 && config.top_p <= 1.0, "top-p must be in (0, 1], got ", config.top_p);
+}
+
+int64_t Sampler::sample(const float* logits, int64_t n) {
+  if (greedy()) return vec::argmax(logits, n);
+  return sample(torch::from_blob(const_cast<float*>(logits), {n}, torch::kFloat));
 }
 
 int64_t Sampler::sample(const torch::Tensor& logits) {

@@ -20,6 +20,8 @@ class Sampler {
   explicit Sampler(const SamplerConfig& config);
   // logits (V), any dtype and device -> token id.
   int64_t sample(const torch::Tensor& logits);
+  // The same on n float32 logits in memory (greedy picks without making a tensor).
+  int64_t sample(const float* logits, int64_t n);
   bool greedy() const { return config_.temperature <= 0.0; }
 
  private:

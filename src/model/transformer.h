@@ -112,6 +112,7 @@ class Model {
   std::vector<NamedTensor> trainable_parameters() const;  // those with requires_grad, adapters included
   torch::Tensor& parameter(const std::string& name);     // throws for unknown names
   const ModelWeights& weights() const { return w_; }
+  const Rope& rope() const { return rope_; }
 
  private:
   torch::Tensor run(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs,
