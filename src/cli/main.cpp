@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "util/check.h"
 #include "util/interrupt.h"
+#include "util/memory.h"
 
 namespace {
 
@@ -52,6 +53,7 @@ std::string unknown_command(const CLI::App& app, const std::string& word) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  llamapro::keep_freed_memory_for_reuse();
   llamapro::install_interrupt_handler();
   CLI::App app{"llamapro: grow LLaMA-family models by block expansion (LLaMA Pro)", "llamapro"};
   app.require_subcommand(1);
