@@ -91,7 +91,7 @@ int main(int argc, char** argv) try {
   int64_t timed = 0;
   for (int64_t s = 0; s < steps; s++) {
     auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor loss = next_token_loss(model.forward(ids), ids);
+    torch::Tensor loss = fused_next_token_loss(model.final_hidden(ids), model.weights().lm_head, ids);
     loss.backward();
     opt.step(1e-5);
     opt.zero_grad();

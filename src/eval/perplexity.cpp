@@ -25,8 +25,9 @@ BatchTensors batch_tensors(const Batch& b, const torch::Device& device) {
   return t;
 }
 
-torch::Tensor batch_logits(const Model& model, const BatchTensors& t) {
-  return t.rows.positions.defined() ? model.forward(t.ids, t.rows) : model.forward(t.ids);
+torch::Tensor batch_loss(const Model& model, const BatchTensors& t) {
+  auto hidden = t.rows.positions.defined() ? model.final_hidden(t.ids, t.rows) : model.final_hidden(t.ids);
+  return fused_next_token_loss(hidden, model.weights().lm_head, t.ids, t.mask);
 }
 
 EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const EvalOptions& o) {
@@ -49,7 +50,7 @@ EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const 
   for (int64_t i = 0; i < batches; i++) {
     Batch b = loader.next();
     BatchTensors t = batch_tensors(b, model.options().device);
-    sum += next_token_loss(batch_logits(model, t), t.ids, t.mask).item<double>();
+    sum += batch_loss(model, t).item<double>();
     r.tokens += b.batch * b.seq_len;
   }
   r.loss = sum / double(batches);

@@ -21,8 +21,8 @@ struct BatchTensors {
   PackedRows rows;
 };
 BatchTensors batch_tensors(const Batch& batch, const torch::Device& device);
-// The batch's logits (B, T, V), packed rows kept apart.
-torch::Tensor batch_logits(const Model& model, const BatchTensors& t);
+// The batch's mean next-token loss (fused_next_token_loss), packed rows kept apart.
+torch::Tensor batch_loss(const Model& model, const BatchTensors& t);
 
 struct EvalOptions {
   int64_t seq_len = 512, batch_size = 4;

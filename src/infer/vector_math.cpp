@@ -182,9 +182,16 @@ void attend(const float* q, const float* keys, const float* values, int64_t stri
   }
 }
 
-void softmax(float* x, int64_t n) {
+namespace {
+
+float row_max(const float* x, int64_t n) {
   float max = x[0];
   for (int64_t i = 1; i < n; i++) max = std::max(max, x[i]);
+  return max;
+}
+
+// x[i] = exp(x[i] - max) for every i; returns their sum.
+float exp_shifted(float* x, int64_t n, float max) {
   v8 total = {};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -194,7 +201,7 @@ void softmax(float* x, int64_t n) {
   }
   float sum = sum8(total);
   if (i < n) {  // the tail through a padded vector
-    float tail[8] = {};
+    float tail[8];
     std::fill(tail, tail + 8, -100.0f);
     std::copy(x + i, x + n, tail);
     const v8 e = exp8(load8(tail) - max);
@@ -203,8 +210,23 @@ void softmax(float* x, int64_t n) {
       sum += e[j];
     }
   }
-  const float inv = 1.0f / sum;
+  return sum;
+}
+
+}  // namespace
+
+void softmax(float* x, int64_t n) {
+  const float inv = 1.0f / exp_shifted(x, n, row_max(x, n));
   for (int64_t j = 0; j < n; j++) x[j] *= inv;
+}
+
+float cross_entropy_grad(float* logits, int64_t n, int64_t target, float scale) {
+  const float target_logit = logits[target], max = row_max(logits, n);
+  const float sum = exp_shifted(logits, n, max);  // the row stays in cache between its passes
+  const float factor = scale / sum;
+  for (int64_t j = 0; j < n; j++) logits[j] *= factor;
+  logits[target] -= scale;
+  return std::log(sum) + max - target_logit;
 }
 
 int64_t argmax(const float* x, int64_t n) {

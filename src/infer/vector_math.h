@@ -25,6 +25,10 @@ void attend(const float* q, const float* keys, const float* values, int64_t stri
             float scale, float* scores, float* out);
 // In-place softmax of n scores.
 void softmax(float* x, int64_t n);
+// Cross-entropy of one row of logits against `target`, returned (log-sum-exp minus the
+// target's logit), and the row overwritten with its gradient times `scale`:
+// scale * (softmax(logits) - onehot(target)).
+float cross_entropy_grad(float* logits, int64_t n, int64_t target, float scale);
 // The index of the first largest value.
 int64_t argmax(const float* x, int64_t n);
 

@@ -33,15 +33,18 @@ KVCache Model::new_cache(int64_t batch, int64_t max_len) const {
   return KVCache(config_, batch, max_len, options_.device, options_.dtype);
 }
 
-torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache) const {
-  const BlockWeights& b = w_.blocks[size_t(l)];
-  const double eps = config_.rms_norm_eps;
+torch::Tensor block_forward(const BlockWeights& b, const AttentionShape& shape, double eps, const torch::Tensor& x,
+                            const TokenPlacement& at, KVCache* cache, int64_t layer, bool training) {
   // x = x + attn(norm(x)); x = x + mlp(norm(x))
-  auto h = x + attention_forward(b.attn, attn_shape_, rms_norm(x, b.attn_norm, eps), at, cache, l, training_);
-  auto n = rms_norm(h, b.mlp_norm, eps);                                                  // (B, T, C)
-  auto gate = torch::silu(project(n, b.w_gate, b.b_gate, b.gate_lora, training_));        // (B, T, I)
-  auto up = project(n, b.w_up, b.b_up, b.up_lora, training_);                             // (B, T, I)
-  return h + project(gate * up, b.w_down, b.b_down, b.down_lora, training_);              // (B, T, C)
+  auto h = x + attention_forward(b.attn, shape, rms_norm(x, b.attn_norm, eps), at, cache, layer, training);
+  auto n = rms_norm(h, b.mlp_norm, eps);                                              // (B, T, C)
+  auto gate = torch::silu(project(n, b.w_gate, b.b_gate, b.gate_lora, training));    // (B, T, I)
+  auto up = project(n, b.w_up, b.b_up, b.up_lora, training);                         // (B, T, I)
+  return h + project(gate * up, b.w_down, b.b_down, b.down_lora, training);          // (B, T, C)
+}
+
+torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache) const {
+  return llamapro::block_forward(w_.blocks[size_t(l)], attn_shape_, config_.rms_norm_eps, x, at, cache, l, training_);
 }
 
 // A block whose forward keeps no activations: backward recomputes them from the saved input
@@ -85,10 +88,16 @@ struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
 };
 
 torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs) const {
-  return run(ids, cache, block_outputs, nullptr);
+  return torch::linear(run(ids, cache, block_outputs, nullptr), w_.lm_head);  // (B, T, V)
 }
 
 torch::Tensor Model::forward(const torch::Tensor& ids, const PackedRows& rows) const {
+  return torch::linear(final_hidden(ids, rows), w_.lm_head);
+}
+
+torch::Tensor Model::final_hidden(const torch::Tensor& ids) const { return run(ids, nullptr, nullptr, nullptr); }
+
+torch::Tensor Model::final_hidden(const torch::Tensor& ids, const PackedRows& rows) const {
   LP_CHECK(rows.positions.sizes() == ids.sizes() && rows.segments.sizes() == ids.sizes(),
            "packed rows: positions and segments must have the shape of the ids");
   return run(ids, nullptr, nullptr, &rows);
@@ -137,25 +146,21 @@ torch::Tensor Model::run(const torch::Tensor& ids, KVCache* cache, std::vector<t
     if (block_outputs) block_outputs->push_back(x);
   }
   if (cache) cache->advance(T);
-  x = rms_norm(x, w_.norm, config_.rms_norm_eps);
-  return torch::linear(x, w_.lm_head);  // (B, T, V)
+  return rms_norm(x, w_.norm, config_.rms_norm_eps);  // (B, T, C)
 }
 
 bool Model::builds_graph(int64_t block) const {
   return trainable_[size_t(block)] || graph_anchor(block).defined();  // its weights or an adapter train
 }
 
-namespace {
-// The block's own tensors, in one list for marking and searching.
-std::vector<torch::Tensor*> own_tensors(BlockWeights& b) {
+std::vector<torch::Tensor*> block_weight_slots(BlockWeights& b) {
   return {&b.attn_norm, &b.attn.wq, &b.attn.bq, &b.attn.wk, &b.attn.bk, &b.attn.wv,   &b.attn.bv, &b.attn.wo,
           &b.attn.bo,   &b.mlp_norm, &b.w_gate, &b.b_gate,  &b.w_up,    &b.b_up,     &b.w_down,  &b.b_down};
 }
-}  // namespace
 
 torch::Tensor Model::graph_anchor(int64_t block) const {
   const BlockWeights& b = w_.blocks[size_t(block)];
-  for (torch::Tensor* t : own_tensors(const_cast<BlockWeights&>(b)))
+  for (torch::Tensor* t : block_weight_slots(const_cast<BlockWeights&>(b)))
     if (t->defined() && t->requires_grad()) return *t;
   for (LoraTarget t : kLoraTargets)
     if (lora_slot(b, t).a.defined() && lora_slot(b, t).a.requires_grad()) return lora_slot(b, t).a;
@@ -245,7 +250,7 @@ void Model::make_trainable(torch::Tensor& t, bool trainable) {
 
 void Model::set_trainable(int64_t block, bool trainable) {
   LP_CHECK(block >= 0 && block < n_layers(), "block ", block, " out of range [0, ", n_layers(), ")");
-  for (torch::Tensor* t : own_tensors(w_.blocks[size_t(block)])) make_trainable(*t, trainable);
+  for (torch::Tensor* t : block_weight_slots(w_.blocks[size_t(block)])) make_trainable(*t, trainable);
   trainable_[size_t(block)] = trainable;
 }
 

@@ -39,6 +39,10 @@ struct BlockWeights {
   LoraPair gate_lora, up_lora, down_lora;  // adapters, when attached (attention's are in attn)
 };
 
+// The block's own tensors (adapters not included; undefined biases too), in one list for
+// marking, converting and searching.
+std::vector<torch::Tensor*> block_weight_slots(BlockWeights& b);
+
 // The adapter slot of one projection of a block, and the weight it adapts.
 LoraPair& lora_slot(BlockWeights& b, LoraTarget t);
 const LoraPair& lora_slot(const BlockWeights& b, LoraTarget t);
@@ -80,6 +84,10 @@ class Model {
                         std::vector<torch::Tensor>* block_outputs = nullptr) const;
   // ids (B, T) of packed rows -> logits (B, T, V): each document as if it ran alone.
   torch::Tensor forward(const torch::Tensor& ids, const PackedRows& rows) const;
+  // The final normed hidden states (B, T, C) that the head turns into logits, for losses that
+  // apply the head themselves a chunk at a time (fused_next_token_loss).
+  torch::Tensor final_hidden(const torch::Tensor& ids) const;
+  torch::Tensor final_hidden(const torch::Tensor& ids, const PackedRows& rows) const;
 
   // A cache for `batch` sequences of up to max_len positions (default: the model's limit).
   KVCache new_cache(int64_t batch, int64_t max_len = 0) const;
@@ -115,6 +123,7 @@ class Model {
   const Rope& rope() const { return rope_; }
 
  private:
+  // -> the final normed hidden states (B, T, C)
   torch::Tensor run(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs,
                     const PackedRows* rows) const;
   torch::Tensor block_forward(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache) const;
@@ -135,6 +144,13 @@ class Model {
   bool checkpointing_ = false, training_ = false;
   friend struct CheckpointedBlock;
 };
+
+// One pre-norm block on hidden states x (B, T, C) -> (B, T, C): attention then SwiGLU MLP, each
+// added to its input. Model::forward runs its blocks through this; streaming callers (verify)
+// run blocks whose weights they load one at a time.
+torch::Tensor block_forward(const BlockWeights& b, const AttentionShape& shape, double eps, const torch::Tensor& x,
+                            const TokenPlacement& at, KVCache* cache = nullptr, int64_t layer = 0,
+                            bool training = false);
 
 // x (B, T, C) normalised in float32 and scaled: weight * (x / rms(x)).to(x.dtype).
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);

@@ -210,7 +210,7 @@ std::string Trainer::describe() const {
 
 double Trainer::forward_backward(const Batch& batch) {
   BatchTensors t = batch_tensors(batch, model_->options().device);
-  torch::Tensor loss = next_token_loss(batch_logits(*model_, t), t.ids, t.mask);  // logits (B, T, V)
+  torch::Tensor loss = batch_loss(*model_, t);
   (loss / double(o_.grad_accum)).backward();
   return loss.item<double>();
 }
