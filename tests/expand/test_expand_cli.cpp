@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/fixtures.h"
+#include "common/processes.h"
 
 namespace llamapro {
 namespace {
@@ -12,7 +13,9 @@ namespace {
 using testing::fixture;
 using testing::is_clean_error;
 using testing::run_cli;
+using testing::spawn_cli;
 using testing::TempDir;
+using testing::wait_status_and_peak_kb;
 
 TEST(ExpandCli, VerifiedExpansionAndStandaloneVerify) {
   LP_REQUIRE_FIXTURES();
@@ -26,6 +29,24 @@ TEST(ExpandCli, VerifiedExpansionAndStandaloneVerify) {
   EXPECT_EQ(r.status, 0) << r.err;
   r = run_cli("inspect " + tmp.str("out") + " --layers");
   EXPECT_NE(r.out.find("stage-1"), std::string::npos) << r.out;
+}
+
+TEST(ExpandCli, VerifyHoldsOneBlockAtATime) {
+  // A bf16 model of 16 blocks and its expansion: in float32 each takes ~340 MB, and loading
+  // both whole (as verify once did) peaked 1.17 GB above the binary's own footprint (measured
+  // by `inspect`, which loads libtorch too). Streamed, verify holds one block in float32
+  // (12.6 MB), the two sets of logits (2 x 33 MB) and the BLAS work buffers.
+  TempDir tmp;
+  ASSERT_EQ(run_cli("init --preset small --layers 16 --dtype bf16 -o " + tmp.str("base") + " --no-progress").status, 0);
+  ASSERT_EQ(run_cli("expand " + tmp.str("base") + " -o " + tmp.str("out") + " --add 2").status, 0);
+  const auto [inspect_status, baseline_kb] = wait_status_and_peak_kb(spawn_cli("inspect " + tmp.str("out")));
+  ASSERT_EQ(inspect_status, 0);
+  const auto [status, peak_kb] =
+      wait_status_and_peak_kb(spawn_cli("verify " + tmp.str("base") + " " + tmp.str("out"), {}, tmp.str("verify.log")));
+  EXPECT_EQ(status, 0) << testing::read_text(tmp.str("verify.log"));
+  EXPECT_NE(testing::read_text(tmp.str("verify.log")).find("verify: PASSED"), std::string::npos);
+  EXPECT_LT(peak_kb - baseline_kb, 256 * 1024) << "verify peaked at " << peak_kb / 1024 << " MB, inspect at "
+                                               << baseline_kb / 1024 << " MB";
 }
 
 TEST(ExpandCli, DryRunPrintsThePlanAndWritesNothing) {
