@@ -1,56 +1,76 @@
 #!/usr/bin/env bash
-# CPU training throughput: LLaMA Pro (only the new blocks train) against full fine-tuning of
-# the same expanded model, and the FLOP/s each achieves against the machine's measured matmul
-# rate. Model: preset "small" (4 blocks, dim 512, vocab 32000) expanded to 6 blocks.
+# CPU training throughput against the PyTorch eager peer (../shared/peers/train_peer.py: the
+# same model folder and batch shape on the same libtorch, frozen blocks requires_grad=False,
+# AdamW foreach), in LLaMA Pro mode (only the new blocks train) and full fine-tuning, at two
+# shapes:
+#   bench: preset "small" (dim 512, MLP 1376, vocab 32000) expanded 4 -> 6 blocks, 4 x 256
+#   wide:  dim 1024, MLP 2816, 16 heads, vocab 32000, expanded 6 -> 8 blocks, 2 x 512
+# Each side runs 3 times, alternating; the median of each side's mean tokens/s over steps
+# 3..STEPS counts, with the peak RSS of its last run; then the machine's matmul rate.
 # Usage: bench/train/run.sh [BUILD_DIR] [STEPS]
 set -euo pipefail
 build=${1:-build}
-steps=${2:-12}
+steps=${2:-10}
 bin="$build/llamapro"
+peer="$(dirname "$0")/../../../shared/peers/train_peer.py"
+py=/usr/bin/python3  # Debian's python3-torch (the same libtorch 1.13)
 work=$(mktemp -d /tmp/llamapro-bench-train.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-seq=256 batch=4
+lscpu | grep 'Model name' || true
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 
-"$bin" init --preset small --seed 1 -o "$work/base" >/dev/null 2>&1
-"$bin" expand "$work/base" -o "$work/pro" --add 2 >/dev/null 2>&1
-python3 - "$work/ids.jsonl" <<'PY'
+"$bin" init --preset small --seed 1 -o "$work/small" >/dev/null 2>&1
+"$bin" expand "$work/small" -o "$work/bench" --add 2 >/dev/null 2>&1  # new blocks at 2 and 5
+sed -e 's/"hidden_size": 512/"hidden_size": 1024/' -e 's/"intermediate_size": 1376/"intermediate_size": 2816/' \
+  -e 's/"num_attention_heads": 8/"num_attention_heads": 16/' -e 's/"num_key_value_heads": 8/"num_key_value_heads": 16/' \
+  -e 's/"num_hidden_layers": 4/"num_hidden_layers": 6/' "$work/small/config.json" > "$work/wide.json"
+"$bin" init --config "$work/wide.json" --seed 1 -o "$work/wide-base" >/dev/null 2>&1
+"$bin" expand "$work/wide-base" -o "$work/wide" --add 2 >/dev/null 2>&1  # new blocks at 3 and 7
+cp "$work/small/tokenizer.json" "$work/small/tokenizer_config.json" "$work/wide/" 2>/dev/null || true
+$py - "$work/ids.jsonl" <<'PY'
 import random, sys
 random.seed(0)
 with open(sys.argv[1], "w") as f:
     for _ in range(64):
         f.write('{"ids": [' + ",".join(str(random.randrange(0, 256)) for _ in range(1024)) + ']}\n')
 PY
-"$bin" data prepare --tokenizer "$work/pro" --input "$work/ids.jsonl" -o "$work/data" --val-fraction 0 --no-progress >/dev/null
+"$bin" data prepare --tokenizer "$work/bench" --input "$work/ids.jsonl" -o "$work/data" --val-fraction 0 --no-progress >/dev/null
 
-run() {  # name, extra args -> mean tokens/s over the steps after the first two
-  "$bin" train "$work/pro" --data "$work/data" -o "$work/out-$1" --seq-len $seq --batch-size $batch \
-    --steps "$steps" --lr 1e-4 --no-progress "${@:2}" >/dev/null 2>&1
-  python3 -c '
-import json, sys
-rates = [json.loads(l)["tokens_per_s"] for l in open(sys.argv[1]) if "tokens_per_s" in l][2:]
-print(sum(rates) / len(rates))' "$work/out-$1/metrics.jsonl"
+mean_rate() {  # metrics.jsonl -> mean tokens/s over the steps after the first two
+  $py -c 'import json, sys
+r = [json.loads(l)["tokens_per_s"] for l in open(sys.argv[1]) if "tokens_per_s" in l][2:]
+print(sum(r) / len(r))' "$1"
 }
-pro=$(run pro --trainable newest)
-full=$(run full --trainable all)
-pro_ckpt=$(run pro-ckpt --trainable newest --activation-checkpointing)
-gflops=$("$build/bench/train/bench_matmul" $((seq * batch)) 512 1376)
+ours() {  # model, trainable, seq, batch -> "tokens/s peak_kB"
+  rm -rf "$work/out"
+  /usr/bin/time -f %M -o "$work/rss" "$bin" train "$1" --data "$work/data" -o "$work/out" --trainable "$2" \
+    --seq-len "$3" --batch-size "$4" --steps "$steps" --lr 1e-4 --no-progress >/dev/null 2>&1
+  echo "$(mean_rate "$work/out/metrics.jsonl") $(cat "$work/rss")"
+}
+theirs() {  # model, blocks, seq, batch -> "tokens/s peak_kB"
+  local rate
+  rate=$(/usr/bin/time -f %M -o "$work/rss" $py "$peer" "$1" "$2" "$steps" "$3" "$4")
+  echo "$rate $(cat "$work/rss")"
+}
+median() { sort -g | sed -n 2p; }
 
-python3 - "$pro" "$full" "$pro_ckpt" "$gflops" <<'PY'
-import sys
-pro, full, ckpt, peak = map(float, sys.argv[1:])
-C, I, V, L, new, first_new = 512, 1376, 32000, 6, 2, 2   # new blocks at 2 and 5
-block = 4 * C * C + 3 * C * I                                # matmul weights of a block
-fwd = 2 * (L * block + V * C)                                # FLOPs per token, forward
-# Backward: activation gradients from the top down to the lowest trainable block (2 per weight),
-# weight gradients for trainable blocks only (2 per weight); full fine-tuning: all of it.
-pro_bwd = 2 * (V * C + (L - first_new) * block) + 2 * new * block
-full_bwd = 2 * (V * C + L * block) + 2 * L * block       # blocks train, embeddings and head do not
-rows = [("LLaMA Pro (2 new of 6 blocks)", pro, fwd + pro_bwd),
-        ("LLaMA Pro + activation ckpt", ckpt, fwd + pro_bwd + 2 * (L - first_new) * block),
-        ("full fine-tuning (all blocks)", full, fwd + full_bwd)]
-print(f"{'mode':32} {'tokens/s':>10} {'GFLOP/s':>9} {'of matmul peak':>15}")
-for name, rate, flops in rows:
-    print(f"{name:32} {rate:10.0f} {rate * flops / 1e9:9.2f} {100 * rate * flops / 1e9 / peak:14.0f}%")
-print(f"machine matmul rate (libtorch, same shapes): {peak:.2f} GFLOP/s")
-print(f"LLaMA Pro / full fine-tuning throughput: {pro / full:.2f}x")
-PY
+printf "\n%-34s %10s %10s %7s %10s %10s %7s\n" "shape, mode" "llamapro" "peer" "ratio" "RSS ours" "RSS peer" "target"
+compare() {  # label, model, our trainable, peer blocks, seq, batch, target
+  : > "$work/a"; : > "$work/b"
+  for run in 1 2 3; do
+    ours "$2" "$3" "$5" "$6" >> "$work/a"
+    theirs "$2" "$4" "$5" "$6" >> "$work/b"
+  done
+  local a b ra rb
+  a=$(cut -d' ' -f1 "$work/a" | median); b=$(cut -d' ' -f1 "$work/b" | median)
+  ra=$(tail -1 "$work/a" | cut -d' ' -f2); rb=$(tail -1 "$work/b" | cut -d' ' -f2)
+  printf "%-34s %10.0f %10.0f %6.2fx %7.0f MB %7.0f MB %6s\n" "$1" "$a" "$b" "$(echo "$a / $b" | bc -l)" \
+    "$(echo "$ra / 1024" | bc -l)" "$(echo "$rb / 1024" | bc -l)" "$7"
+}
+compare "bench 6x512, LLaMA Pro (2 new)" "$work/bench" newest 2,5 256 4 ">=1.3x"
+compare "bench 6x512, full fine-tuning" "$work/bench" all all 256 4 ">=1.15x"
+compare "wide 8x1024, LLaMA Pro (2 new)" "$work/wide" newest 3,7 512 2 ">=1.3x"
+compare "wide 8x1024, full fine-tuning" "$work/wide" all all 512 2 ">=1.15x"
+# What both sides are bound by: libtorch's float32 matmul rate at the bench shape's sizes.
+printf "\nmachine float32 matmul rate through libtorch, (1024 x 512) by (512 x 512 | 1376): %.0f GFLOP/s\n" \
+  "$("$build/bench/train/bench_matmul" 1024 512 1376)"

@@ -43,7 +43,7 @@ bool CpuDecoder::supports(const Model& model) {
   return plain_f32(model.weights().lm_head);
 }
 
-CpuDecoder::CpuDecoder(const Model& model, KVCache& cache) : model_(model), cache_(cache) {
+CpuDecoder::CpuDecoder(const Model& model, KVCache& cache) : cache_(cache) {
   LP_CHECK(supports(model), "internal: the CPU decoder needs a float32 CPU model without adapters");
   LP_CHECK(cache.batch() == 1, "internal: the CPU decoder decodes one sequence");
   const ModelConfig& c = model.config();

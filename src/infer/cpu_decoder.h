@@ -35,7 +35,6 @@ class CpuDecoder {
   };
   void attention(int64_t layer, int64_t pos);
 
-  const Model& model_;
   KVCache& cache_;
   int64_t dim_, ffn_, vocab_, n_head_, n_kv_head_, head_dim_;
   float eps_;
