@@ -24,6 +24,7 @@ demo: build
 	scripts/demo.sh $(BUILD_DIR)/llamapro
 
 bench: build
+	@scripts/install-deps.sh --bench
 	bench/run.sh $(BUILD_DIR)
 
 # Coverage-guided fuzzing of the parsers of untrusted files (clang, libFuzzer + ASan/UBSan).

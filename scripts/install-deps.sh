@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages llamapro needs to build and test, only those missing.
-# Usage: scripts/install-deps.sh [--fuzz]   (--fuzz adds clang and its sanitizer runtime)
+# Usage: scripts/install-deps.sh [--fuzz | --bench]
+#   --fuzz adds clang and its sanitizer runtime; --bench what the benchmarks' peers and scripts
+#   run with (Debian's PyTorch for the training peer, GNU time for peak memory, bc).
 set -euo pipefail
 
 # libopenblas0-pthread: libtorch's matrix products go through the system BLAS; OpenBLAS is
@@ -10,9 +12,10 @@ packages=(
   libtorch-dev libgloo-dev libopenblas0-pthread nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev zlib1g-dev libcairo2-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-if [[ "${1:-}" == "--fuzz" ]]; then
-  packages+=(clang libclang-rt-14-dev)
-fi
+case "${1:-}" in
+  --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+  --bench) packages+=(python3-torch python3-numpy time bc) ;;
+esac
 
 # node and npm run the references of the conformance tests (tokenizers, llama.cpp); a machine
 # that already has them from elsewhere keeps its own.
