@@ -12,14 +12,13 @@ namespace llamapro::vec {
 namespace {
 
 typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
 inline v8 load8(const float* p) {
   v8 v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-
-typedef int32_t v8i __attribute__((vector_size(32)));
 
 inline float sum8(v8 v) {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
@@ -48,6 +47,35 @@ __attribute__((always_inline)) inline v8 exp8(v8 x) {
   p = p * (r * r) + r + splat(1.0f);
   const v8i exponent = ((v8i)t - (v8i)magic + 127) << 23;
   return p * (v8)exponent;
+}
+
+float row_max(const float* x, int64_t n) {
+  float max = x[0];
+  for (int64_t i = 1; i < n; i++) max = std::max(max, x[i]);
+  return max;
+}
+
+// x[i] = exp(x[i] - max) for every i; returns their sum.
+float exp_shifted(float* x, int64_t n, float max) {
+  v8 total = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v8 e = exp8(load8(x + i) - max);
+    std::memcpy(x + i, &e, sizeof e);
+    total += e;
+  }
+  float sum = sum8(total);
+  if (i < n) {  // the tail through a padded vector
+    float tail[8];
+    std::fill(tail, tail + 8, -100.0f);
+    std::copy(x + i, x + n, tail);
+    const v8 e = exp8(load8(tail) - max);
+    for (int64_t j = 0; i + j < n; j++) {
+      x[i + j] = e[j];
+      sum += e[j];
+    }
+  }
+  return sum;
 }
 
 // Inlined: a call per short dot product (attention heads of 8 floats) would cost more than
@@ -102,8 +130,8 @@ void matvec(const float* w, const float* x, float* y, int64_t cols, int64_t r0, 
   for (; r < r1; r++) y[r] = dot_inline(w + r * cols, x, cols);
 }
 
-void swiglu_rows(const float* gate, const float* gate_bias, const float* up, const float* up_bias,
-                         const float* x, float* out, int64_t cols, int64_t r0, int64_t r1) {
+void swiglu_rows(const float* gate, const float* gate_bias, const float* up, const float* up_bias, const float* x,
+                 float* out, int64_t cols, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; r += 8) {  // eight rows per vectorised silu
     const int64_t n = std::min<int64_t>(8, r1 - r);
     v8 g = {}, u = {};
@@ -181,39 +209,6 @@ void attend(const float* q, const float* keys, const float* values, int64_t stri
     for (int64_t i = 0; i < head_dim; i++) out[i] += a * v[i];
   }
 }
-
-namespace {
-
-float row_max(const float* x, int64_t n) {
-  float max = x[0];
-  for (int64_t i = 1; i < n; i++) max = std::max(max, x[i]);
-  return max;
-}
-
-// x[i] = exp(x[i] - max) for every i; returns their sum.
-float exp_shifted(float* x, int64_t n, float max) {
-  v8 total = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const v8 e = exp8(load8(x + i) - max);
-    std::memcpy(x + i, &e, sizeof e);
-    total += e;
-  }
-  float sum = sum8(total);
-  if (i < n) {  // the tail through a padded vector
-    float tail[8];
-    std::fill(tail, tail + 8, -100.0f);
-    std::copy(x + i, x + n, tail);
-    const v8 e = exp8(load8(tail) - max);
-    for (int64_t j = 0; i + j < n; j++) {
-      x[i + j] = e[j];
-      sum += e[j];
-    }
-  }
-  return sum;
-}
-
-}  // namespace
 
 void softmax(float* x, int64_t n) {
   const float inv = 1.0f / exp_shifted(x, n, row_max(x, n));
