@@ -36,7 +36,7 @@ GenerateResult generate(const Model& model, const std::vector<int64_t>& prompt, 
   auto as_tensor = [&](const int64_t* ids, int64_t n) {
     return torch::from_blob(const_cast<int64_t*>(ids), {1, n}, torch::kLong).to(device, /*non_blocking=*/false, /*copy=*/true);
   };
-  torch::Tensor last;         // (V) float32 on the CPU: the next-token logits of a forward pass
+  torch::Tensor last;  // (V) float32 on the CPU: the next-token logits of a forward pass
   const float* next_logits = nullptr;  // what the sampler reads: `last`, or the decoder's buffer
   auto run_forward = [&](const int64_t* ids, int64_t n, KVCache* kv) {
     auto logits = model.forward(as_tensor(ids, n), kv);  // (1, n, V)
