@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace llamapro {
@@ -21,14 +23,31 @@ uint64_t g_next_id = 0;
 std::atomic<bool> g_graceful{false};
 std::atomic<int> g_stop{0};
 
+// Removes a stage that the main thread may still be writing into. Renamed aside first, it
+// gets no new entries (writers address it by its old name), so removal cannot lose a race
+// with a file created halfway through it; the new name is one stale-stage recovery knows.
+// True when something was removed.
+bool remove_stage(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path doomed = path;
+  doomed += ".partial-" + std::to_string(::getpid());
+  std::filesystem::rename(path, doomed, ec);
+  const std::filesystem::path& target = ec ? path : doomed;
+  bool removed = false;
+  for (int attempt = 0; attempt < 20; attempt++) {
+    const auto n = std::filesystem::remove_all(target, ec);
+    removed = removed || (!ec && n > 0);
+    if (!std::filesystem::exists(target, ec)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // an entry created meanwhile
+  }
+  return removed;
+}
+
 [[noreturn]] void interrupt_now(int sig) {
   std::lock_guard<std::recursive_mutex> lock(g_mutex);  // waits for a commit in flight
   std::string removed;
-  for (const auto& [id, path] : g_paths) {
-    std::error_code ec;
-    if (std::filesystem::remove_all(path, ec) > 0 && path.string().find(".partial-") != std::string::npos)
-      removed += " " + path.string();
-  }
+  for (const auto& [id, path] : g_paths)
+    if (remove_stage(path) && path.string().find(".partial-") != std::string::npos) removed += " " + path.string();
   std::fprintf(stderr, "\nerror: interrupted by %s%s%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
                removed.empty() ? "" : "; removed the unfinished", removed.c_str());
   std::fflush(stderr);
