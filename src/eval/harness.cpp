@@ -128,7 +128,7 @@ std::vector<double> loglikelihoods(const Model& model, const std::vector<Loglike
       continue;
     }
     KVCache cache = model.new_cache(1, capacity);
-    torch::Tensor last = model.forward(ids_tensor(context, device), &cache)[0][-1];  // (V): predicts token 0
+    torch::Tensor last = model.last_logits(ids_tensor(context, device), &cache)[0];  // (V): predicts token 0
     auto last_logp = torch::log_softmax(last.to(torch::kFloat), -1);
     // Continuations right-padded into one batch: padding comes after every real token, so
     // causal attention keeps it out of the scores.

@@ -39,8 +39,7 @@ GenerateResult generate(const Model& model, const std::vector<int64_t>& prompt, 
   torch::Tensor last;  // (V) float32 on the CPU: the next-token logits of a forward pass
   const float* next_logits = nullptr;  // what the sampler reads: `last`, or the decoder's buffer
   auto run_forward = [&](const int64_t* ids, int64_t n, KVCache* kv) {
-    auto logits = model.forward(as_tensor(ids, n), kv);  // (1, n, V)
-    last = logits.select(1, n - 1).squeeze(0).to(torch::kCPU, torch::kFloat).contiguous();
+    last = model.last_logits(as_tensor(ids, n), kv).squeeze(0).to(torch::kCPU, torch::kFloat).contiguous();
     next_logits = last.data_ptr<float>();
   };
   const int64_t vocab = model.config().vocab_size;

@@ -95,6 +95,11 @@ torch::Tensor Model::forward(const torch::Tensor& ids, const PackedRows& rows) c
   return torch::linear(final_hidden(ids, rows), w_.lm_head);
 }
 
+torch::Tensor Model::last_logits(const torch::Tensor& ids, KVCache* cache) const {
+  auto hidden = run(ids, cache, nullptr, nullptr);                             // (B, T, C)
+  return torch::linear(hidden.select(1, hidden.size(1) - 1), w_.lm_head);  // (B, V)
+}
+
 torch::Tensor Model::final_hidden(const torch::Tensor& ids) const { return run(ids, nullptr, nullptr, nullptr); }
 
 torch::Tensor Model::final_hidden(const torch::Tensor& ids, const PackedRows& rows) const {
