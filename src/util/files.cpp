@@ -29,6 +29,8 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
+std::string stage_suffix(const char* kind) { return std::string(".") + kind + "-" + std::to_string(getpid()); }
+
 void write_file_atomic(const fs::path& path, std::string_view bytes) {
   AtomicFile f(path);
   f.write(bytes.data(), bytes.size());
@@ -37,7 +39,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
 
 AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   temp_ = target_;
-  temp_ += ".partial-" + std::to_string(getpid());
+  temp_ += stage_suffix("partial");
   cleanup_ = std::make_unique<RemoveOnInterrupt>(temp_);
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   LP_CHECK(fd_ >= 0, "cannot create ", temp_.string(), ": ", std::strerror(errno));

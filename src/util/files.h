@@ -18,6 +18,10 @@ class RemoveOnInterrupt;
 // The last name of a path, a trailing separator ignored: "runs/model/" -> "model".
 std::string folder_name(const fs::path& path);
 
+// ".KIND-<pid>": the name suffix of this process's siblings of a target, its stages
+// ("partial") and set-aside copies ("old"); recovery of stale stages reads the pid back.
+std::string stage_suffix(const char* kind);
+
 // Whole file as bytes; clear error when it cannot be read.
 std::string read_file(const fs::path& path);
 

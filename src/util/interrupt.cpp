@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "util/files.h"
+
 namespace llamapro {
 
 namespace {
@@ -30,7 +32,7 @@ std::atomic<int> g_stop{0};
 bool remove_stage(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::path doomed = path;
-  doomed += ".partial-" + std::to_string(::getpid());
+  doomed += stage_suffix("partial");
   std::filesystem::rename(path, doomed, ec);
   const std::filesystem::path& target = ec ? path : doomed;
   bool removed = false;

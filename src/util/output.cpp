@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "util/check.h"
+#include "util/files.h"
 #include "util/interrupt.h"
 #include "util/strings.h"
 
@@ -38,8 +39,6 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
   }
   return true;
 }
-
-std::string stage_suffix(const char* kind) { return std::string(".") + kind + "-" + std::to_string(getpid()); }
 
 // "name.partial-1234" (or a temporary file of it, "name.partial-1234.partial-1234") -> 1234
 // when `entry` is such a sibling of `name`, else -1.
