@@ -67,7 +67,8 @@ struct FusedHeadLoss : public torch::autograd::Function<FusedHeadLoss> {
       auto logits = torch::linear(h, head).to(torch::kFloat).contiguous();      // (R, V)
       auto s = scale.narrow(0, r0, R);
       total += (cross_entropy_grad_rows(logits, target.narrow(0, r0, R), s) * s).sum();
-      auto grad = logits.to(head.scalar_type());                                // now d loss / d logits
+      if (!grad_hidden && !grad_head) continue;  // evaluation: the loss is all
+      auto grad = logits.to(head.scalar_type());  // now d loss / d logits
       if (grad_hidden) d_hidden.narrow(0, r0, R).copy_(grad.mm(head));
       if (grad_head) d_head.addmm_(grad.t(), h);
     }
