@@ -65,20 +65,17 @@ inline std::string wait_for_prefix(const std::string& dir, const std::string& pr
   return "";
 }
 
-// The exit status of a spawned run: its code, or 128 + the signal that killed it.
-inline int wait_status(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// The exit status of a spawned run (as wait_status) and its peak resident memory in KB.
+// The exit status of a spawned run (its code, or 128 + the signal that killed it) and its peak
+// resident memory in KB.
 inline std::pair<int, long> wait_status_and_peak_kb(pid_t pid) {
   int status = 0;
   struct rusage usage {};
   wait4(pid, &status, 0, &usage);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), usage.ru_maxrss};
 }
+
+// The exit status of a spawned run.
+inline int wait_status(pid_t pid) { return wait_status_and_peak_kb(pid).first; }
 
 // Starts `llamapro ARGS` and kills it with SIGKILL once `path` exists (a checkpoint, say).
 // True when it was killed there; false when it finished or failed first, or `path` never came.
