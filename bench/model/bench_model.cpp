@@ -118,8 +118,9 @@ int run_cpu(const std::string& fixtures, int new_tokens, double llama2c_rate) {
     while (same < new_tokens && ref_tokens[size_t(same)] == ours[size_t(same)]) same++;
     std::printf("stories260K greedy: first %d of %d tokens identical between llamapro and the C reference\n", same,
                 new_tokens);
-    rows.push_back({"stories260K greedy decode, " + std::to_string(new_tokens) + " tokens", ours_tps, ref_tps});
-    if (llama2c_rate > 0) peer_rows.push_back({"stories260K greedy decode, " + std::to_string(new_tokens) + " tokens", ours_tps, llama2c_rate});
+    const std::string what = "stories260K greedy decode, " + std::to_string(new_tokens) + " tokens";
+    rows.push_back({what, ours_tps, ref_tps});
+    if (llama2c_rate > 0) peer_rows.push_back({what, ours_tps, llama2c_rate});
   } else {
     std::printf("(LLAMAPRO_FIXTURES not set: stories260K benchmark skipped)\n");
   }

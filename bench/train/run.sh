@@ -26,7 +26,6 @@ sed -e 's/"hidden_size": 512/"hidden_size": 1024/' -e 's/"intermediate_size": 13
   -e 's/"num_hidden_layers": 4/"num_hidden_layers": 6/' "$work/small/config.json" > "$work/wide.json"
 "$bin" init --config "$work/wide.json" --seed 1 -o "$work/wide-base" >/dev/null 2>&1
 "$bin" expand "$work/wide-base" -o "$work/wide" --add 2 >/dev/null 2>&1  # new blocks at 3 and 7
-cp "$work/small/tokenizer.json" "$work/small/tokenizer_config.json" "$work/wide/" 2>/dev/null || true
 $py - "$work/ids.jsonl" <<'PY'
 import random, sys
 random.seed(0)
