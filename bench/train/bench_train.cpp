@@ -21,7 +21,7 @@
 #include "model/load.h"
 #include "model/loss.h"
 #include "model/random_model.h"
-#include "train/adamw.h"
+#include "train/sharded_optimizer.h"
 #include "util/check.h"
 #include "util/strings.h"
 
@@ -82,7 +82,7 @@ int main(int argc, char** argv) try {
   for (int64_t l = 0; l < layers; l++)
     model.set_trainable(l, full || std::find(trainable.begin(), trainable.end(), l) != trainable.end());
   model.set_activation_checkpointing(checkpointing);
-  AdamW opt(model.trainable_parameters(), AdamWConfig{});
+  ShardedOptimizer opt(model.trainable_parameters(), AdamWConfig{}, ShardMode::None, nullptr);
   int64_t params = 0;
   for (const auto& p : model.named_parameters()) params += p.tensor.numel();
 
@@ -93,8 +93,8 @@ int main(int argc, char** argv) try {
     auto t0 = std::chrono::steady_clock::now();
     torch::Tensor loss = fused_next_token_loss(model.final_hidden(ids), model.weights().lm_head, ids);
     loss.backward();
+    opt.reduce_gradients();
     opt.step(1e-5);
-    opt.zero_grad();
     (void)loss.item<double>();  // waits for the device
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s >= 2) {  // warm-up steps excluded

@@ -22,7 +22,8 @@ namespace {
 // What the flags say as typed options; the checks that need two flags at once.
 struct TrainCliOptions {
   TrainOptions train;
-  std::string schedule = "cosine", warmup = "0", precision = "fp32", packing;
+  std::string schedule = "cosine", warmup = "0", precision = "fp32", packing, shard = "none";
+  int collective_timeout = 300;  // seconds
   std::vector<std::string> data;  // DIR or DIR:WEIGHT
   int64_t lora_rank = 0;  // 0: no adapters
   std::optional<double> lora_alpha;
@@ -35,6 +36,7 @@ TrainOptions typed(const TrainCliOptions& cli) {
   o.schedule = parse_schedule(cli.schedule);
   o.warmup = parse_warmup(cli.warmup);
   o.bf16 = cli.precision == "bf16";
+  o.shard = parse_shard_mode(cli.shard);
   for (const auto& d : cli.data) o.data.push_back(parse_data_source(d));
   if (!cli.packing.empty()) o.packing = parse_packing(cli.packing);
   if (cli.lora_rank > 0) {
@@ -61,8 +63,8 @@ std::string per_source(const Trainer& trainer) {
   return s;
 }
 
-void run_train(const TrainOptions& options) {
-  auto comm = communicator_from_env(options.device);
+void run_train(const TrainOptions& options, int collective_timeout) {
+  auto comm = communicator_from_env(options.device, collective_timeout);
   const bool main_rank = !comm || comm->rank() == 0;
   Trainer trainer(options, comm);
   if (main_rank) std::printf("%s\n", trainer.describe().c_str());
@@ -190,7 +192,12 @@ void add_train(CLI::App& app) {
       ->check(count(1, 1e6));
   cmd->add_flag("--force", o->force, "start over in an output folder that holds another run");
   cmd->add_flag("!--no-progress", o->progress, "no progress bar");
-  cmd->callback([cli] { run_train(typed(*cli)); });
+  cmd->add_option("--shard", cli->shard, "what data-parallel ranks split among themselves: none, optimizer "
+                  "(masters and moments), gradients (and gradients), parameters (and the blocks' weights)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "optimizer", "gradients", "parameters"}));
+  cmd->add_option("--collective-timeout", cli->collective_timeout, "seconds a rank waits for the others in a "
+                  "collective before the run fails")->capture_default_str()->check(count(1, 86400));
+  cmd->callback([cli] { run_train(typed(*cli), cli->collective_timeout); });
 }
 
 }  // namespace llamapro::cli

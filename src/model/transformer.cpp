@@ -43,8 +43,14 @@ torch::Tensor block_forward(const BlockWeights& b, const AttentionShape& shape, 
   return h + project(gate * up, b.w_down, b.b_down, b.down_lora, training);          // (B, T, C)
 }
 
-torch::Tensor Model::block_forward(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache) const {
-  return llamapro::block_forward(w_.blocks[size_t(l)], attn_shape_, config_.rms_norm_eps, x, at, cache, l, training_);
+torch::Tensor Model::run_block(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache,
+                               bool backward) const {
+  if (!weight_source_)
+    return llamapro::block_forward(w_.blocks[size_t(l)], attn_shape_, config_.rms_norm_eps, x, at, cache, l, training_);
+  const BlockWeights& w = weight_source_->fetch(l, backward);
+  torch::Tensor y = llamapro::block_forward(w, attn_shape_, config_.rms_norm_eps, x, at, cache, l, training_);
+  if (!backward) weight_source_->release(l);
+  return y;
 }
 
 // A block whose forward keeps no activations: backward recomputes them from the saved input
@@ -62,7 +68,7 @@ struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
     ctx->saved_data["layer"] = layer;
     ctx->saved_data["rng"] = at::globalContext().defaultGenerator(x.device()).get_state();
     torch::NoGradGuard no_grad;
-    return model->block_forward(layer, x, {cos, sin, 0, *mask}, nullptr);
+    return model->run_block(layer, x, {cos, sin, 0, *mask}, nullptr);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -78,10 +84,14 @@ struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
       const torch::Tensor now = generator.get_state();
       generator.set_state(ctx->saved_data["rng"].toTensor());
       torch::AutoGradMode enable(true);
-      y = model->block_forward(layer, x, {saved[1], saved[2], 0, mask}, nullptr);
+      y = model->run_block(layer, x, {saved[1], saved[2], 0, mask}, nullptr, /*backward=*/true);
       generator.set_state(now);
     }
     torch::autograd::backward({y}, {grad_out[0]});
+    if (model->weight_source_) {
+      model->weight_source_->backward_done(layer);
+      model->weight_source_->release(layer);
+    }
     // x, cos, sin, anchor (its gradient was accumulated above), model, layer, mask
     return {x.requires_grad() ? x.grad() : torch::Tensor(), {}, {}, {}, {}, {}, {}};
   }
@@ -142,11 +152,11 @@ torch::Tensor Model::run(const torch::Tensor& ids, KVCache* cache, std::vector<t
   for (int64_t l = 0; l < n_layers(); l++) {
     std::optional<torch::NoGradGuard> no_grad;  // frozen prefix: no graph, no saved activations
     if (l < first_graph) no_grad.emplace();
-    if (checkpointing_ && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
+    if ((checkpointing_ || weight_source_) && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
       torch::Tensor anchor = graph_anchor(l);
       x = CheckpointedBlock::apply(x, at.cos, at.sin, anchor.defined() ? anchor : x, this, l, &at.mask);
     } else {
-      x = block_forward(l, x, at, cache);
+      x = run_block(l, x, at, cache);
     }
     if (block_outputs) block_outputs->push_back(x);
   }

@@ -67,6 +67,20 @@ struct PackedRows {
   torch::Tensor positions, segments;
 };
 
+// Where the blocks' weights are kept when they are not in the model (train/parameter_shards
+// keeps each rank's slice and gathers a block whole only while it runs). The model asks for a
+// block just before it runs it, and gives it back right after.
+class BlockWeightSource {
+ public:
+  virtual ~BlockWeightSource() = default;
+  // The block's weights, whole, until release(). `backward`: for the recomputation in backward,
+  // whose trainable weights then receive gradients.
+  virtual const BlockWeights& fetch(int64_t block, bool backward) = 0;
+  virtual void release(int64_t block) = 0;
+  // The block's backward has run: its fetched trainable weights hold their gradients.
+  virtual void backward_done(int64_t block) = 0;
+};
+
 class Model {
  public:
   // Use load_model / random_model (model/load.h). `source` keeps memory-mapped weights alive.
@@ -108,6 +122,10 @@ class Model {
   // Activation checkpointing: blocks that build a graph keep only their input in the forward
   // pass and recompute their activations in backward (less memory, about one more forward).
   void set_activation_checkpointing(bool on) { checkpointing_ = on; }
+  // Blocks' weights kept elsewhere (nullptr: in the model). Every block that builds a graph is
+  // then recomputed in backward (as with activation checkpointing), so that no block's weights
+  // stay alive between its forward and its backward.
+  void set_block_weight_source(BlockWeightSource* source) { weight_source_ = source; }
   // Training mode turns on the adapters' dropout (evaluation and generation run without).
   void set_training(bool on) { training_ = on; }
 
@@ -129,7 +147,10 @@ class Model {
   // -> the final normed hidden states (B, T, C)
   torch::Tensor run(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs,
                     const PackedRows* rows) const;
-  torch::Tensor block_forward(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache) const;
+  // Block l on x, with its weights fetched from the weight source when there is one (and given
+  // back unless `backward`: the caller gives them back after the block's backward).
+  torch::Tensor run_block(int64_t l, const torch::Tensor& x, const TokenPlacement& at, KVCache* cache,
+                          bool backward = false) const;
   bool builds_graph(int64_t block) const;  // trains its weights or an adapter
   torch::Tensor graph_anchor(int64_t block) const;
   torch::Tensor* slot(const std::string& name);
@@ -145,6 +166,7 @@ class Model {
   std::vector<bool> trainable_;  // L
   bool embed_trainable_ = false, head_trainable_ = false;
   bool checkpointing_ = false, training_ = false;
+  BlockWeightSource* weight_source_ = nullptr;
   friend struct CheckpointedBlock;
 };
 

@@ -1,15 +1,12 @@
-// adamw.h — AdamW with float32 master weights and moments, the same arithmetic as
-// torch.optim.AdamW (decoupled weight decay, bias correction), for the trainable tensors only.
+// adamw.h — one AdamW update with the same arithmetic as torch.optim.AdamW (decoupled weight
+// decay, bias correction), on a float32 master and its two moments. The tensors may be whole
+// parameters or any slice of them (train/sharded_optimizer decides which): every operation is
+// elementwise, so a slice updates exactly as it would inside the whole tensor.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <map>
-#include <string>
-#include <vector>
-
-#include "model/transformer.h"
 
 namespace llamapro {
 
@@ -20,35 +17,12 @@ struct AdamWConfig {
   bool decay_all = false;  // by default norms and biases (1-D tensors) are not decayed
 };
 
-class AdamW {
- public:
-  // params: the model's trainable tensors (requires_grad). Non-float32 ones (bf16 compute)
-  // get a float32 master copy; float32 ones are their own master.
-  AdamW(std::vector<NamedTensor> params, AdamWConfig config);
-
-  void step(double lr);  // one update from the current .grad() of every parameter
-  void zero_grad();
-  int64_t steps() const { return steps_; }
-
-  // Global L2 norm of all gradients (float32), and scaling them down to max_norm.
-  double grad_norm() const;
-  void clip_grads(double max_norm, double norm);
-
-  // Checkpoint state: "master.<name>", "exp_avg.<name>", "exp_avg_sq.<name>" (float32, CPU).
-  std::vector<NamedTensor> state() const;
-  void load_state(const std::map<std::string, torch::Tensor>& tensors, int64_t steps);
-
-  int64_t parameter_count() const;
-  const std::vector<NamedTensor>& parameters() const { return params_; }
-  // The float32 master of a parameter (what gets saved as the trained weights).
-  const torch::Tensor& master(size_t i) const { return masters_[i]; }
-
- private:
-  AdamWConfig config_;
-  std::vector<NamedTensor> params_;
-  std::vector<torch::Tensor> masters_, exp_avg_, exp_avg_sq_;
-  std::vector<bool> decay_;
-  int64_t steps_ = 0;
+struct AdamWSlot {
+  torch::Tensor master, exp_avg, exp_avg_sq;  // float32, the same shape, updated in place
+  bool decay = true;                          // weight decay applies to it
 };
+
+// Update number `step` (1-based) of `slot` from its float32 gradient `grad` at learning rate `lr`.
+void adamw_update(const AdamWConfig& config, AdamWSlot& slot, const torch::Tensor& grad, double lr, int64_t step);
 
 }  // namespace llamapro

@@ -58,6 +58,34 @@ class ProcessGroupCommunicator : public Communicator {
 
   void barrier() override { pg_->barrier()->wait(); }
 
+  // A reduce to each rank in turn: Gloo has no reduce-scatter, and the reduces move the same
+  // bytes. Every chunk but this rank's own is scratch.
+  torch::Tensor reduce_scatter_sum(torch::Tensor flat) override {
+    const int world = world_size();
+    const int64_t n = flat.numel() / world;
+    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+    std::vector<std::vector<torch::Tensor>> chunks;
+    for (int r = 0; r < world; r++) {
+      chunks.push_back({flat.narrow(0, r * n, n)});
+      c10d::ReduceOptions opts;
+      opts.rootRank = r;
+      pending.push_back(pg_->reduce(chunks.back(), opts));
+    }
+    for (auto& w : pending) w->wait();
+    return chunks[size_t(rank())][0];
+  }
+
+  Pending all_gather(torch::Tensor slice) override {
+    auto outputs = std::make_shared<std::vector<std::vector<torch::Tensor>>>(1);
+    for (int r = 0; r < world_size(); r++) (*outputs)[0].push_back(torch::empty_like(slice));
+    auto inputs = std::make_shared<std::vector<torch::Tensor>>(std::vector<torch::Tensor>{slice.contiguous()});
+    c10::intrusive_ptr<c10d::Work> work = pg_->allgather(*outputs, *inputs);
+    return [work, outputs, inputs] {
+      work->wait();
+      return torch::cat((*outputs)[0]);
+    };
+  }
+
  private:
   static std::vector<torch::Tensor> flatten(const std::vector<torch::Tensor>& tensors) {
     std::vector<torch::Tensor> out;
@@ -70,7 +98,16 @@ class ProcessGroupCommunicator : public Communicator {
 
 }  // namespace
 
-std::shared_ptr<Communicator> communicator_from_env(const std::string& device) {
+torch::Tensor reduce_scatter_sum(Communicator* comm, torch::Tensor flat) {
+  return comm ? comm->reduce_scatter_sum(std::move(flat)) : flat;
+}
+
+Communicator::Pending all_gather(Communicator* comm, torch::Tensor slice) {
+  if (comm) return comm->all_gather(std::move(slice));
+  return [slice] { return slice; };
+}
+
+std::shared_ptr<Communicator> communicator_from_env(const std::string& device, int timeout_seconds) {
   const int world = env_int("WORLD_SIZE", 1);
   if (world <= 1) return nullptr;
   const int rank = env_int("RANK", 0), local_rank = env_int("LOCAL_RANK", rank);
@@ -84,20 +121,22 @@ std::shared_ptr<Communicator> communicator_from_env(const std::string& device) {
   so.isServer = rank == 0;
   so.numWorkers = world;
   so.waitWorkers = true;
-  so.timeout = std::chrono::seconds(300);
+  so.timeout = std::chrono::seconds(timeout_seconds);
   auto store = c10::make_intrusive<c10d::TCPStore>(addr, so);
 
   c10::intrusive_ptr<CollectiveGroup> pg;
   if (starts_with(device, "cuda")) {
 #ifdef USE_C10D_NCCL
-    pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world);
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = std::chrono::seconds(timeout_seconds);
+    pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, opts);
 #else
     LP_FAIL("this libtorch has no NCCL: multi-process CUDA training needs a CUDA build of libtorch");
 #endif
   } else {
     auto opts = c10d::ProcessGroupGloo::Options::create();
     opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    opts->timeout = std::chrono::seconds(300);
+    opts->timeout = std::chrono::seconds(timeout_seconds);
     pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, opts);
   }
   return std::make_shared<ProcessGroupCommunicator>(pg, local_rank);

@@ -5,7 +5,6 @@
 
 #include "model/model_folder.h"
 #include "model/rewrite.h"
-#include "train/adamw.h"
 #include "train/trainable.h"
 #include "util/check.h"
 #include "util/strings.h"
@@ -44,15 +43,12 @@ void move_into(const fs::path& from, const fs::path& run_dir) {
 
 }  // namespace
 
-void export_trained_model(const ModelFolder& base, const AdamW& optimizer, const TrainableSpec& trainable,
-                          const json& record, int64_t tokens, const fs::path& run_dir) {
-  std::map<std::string, size_t> trained;  // HF name -> optimizer slot
-  const auto& params = optimizer.parameters();
-  for (size_t i = 0; i < params.size(); i++) trained[params[i].name] = i;
+void export_trained_model(const ModelFolder& base, const std::map<std::string, torch::Tensor>& trained,
+                          const TrainableSpec& trainable, const json& record, int64_t tokens, const fs::path& run_dir) {
   const fs::path staged = run_dir / ".model";
   write_model_with(base, {staged, OutputKind::Folder, {}, /*force=*/true}, [&](const std::string& name) {
     auto it = trained.find(name);
-    return it == trained.end() ? torch::Tensor() : optimizer.master(it->second);
+    return it == trained.end() ? torch::Tensor() : it->second;
   }, with_run(base.manifest, trainable, record, tokens));
   move_into(staged, run_dir);
 }

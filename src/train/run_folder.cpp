@@ -129,6 +129,18 @@ std::optional<SavedCheckpoint> RunFolder::newest_checkpoint() const {
   return SavedCheckpoint{d, read_json_file(d / "state.json")};
 }
 
+fs::path RunFolder::rank_files(int64_t step) const {
+  return dir_ / kCheckpoints / (step_name(step) + ".partial-ranks");
+}
+
+void RunFolder::clear_rank_files(int64_t step) const {
+  if (!owner_) return;
+  std::error_code ec;
+  fs::remove_all(rank_files(step), ec);
+  fs::create_directories(rank_files(step), ec);
+  LP_CHECK(!ec, "cannot create ", rank_files(step).string(), ": ", ec.message());
+}
+
 fs::path RunFolder::save_checkpoint(int64_t step, json state, int64_t keep,
                                     const std::function<void(const fs::path&)>& write_tensors) {
   const fs::path target = dir_ / kCheckpoints / step_name(step);
@@ -137,10 +149,11 @@ fs::path RunFolder::save_checkpoint(int64_t step, json state, int64_t keep,
   if (metrics_.is_open()) state["metrics_bytes"] = static_cast<int64_t>(fs::file_size(dir_ / kMetrics, ec));
   {
     Output out({target, OutputKind::Folder, {}, /*force=*/true, "checkpoint", {"state.json"}});
-    write_tensors(out.path() / "optimizer.safetensors");
+    write_tensors(out.path());
     write_json_file(out.path() / "state.json", state);
     out.commit();
   }
+  fs::remove_all(rank_files(step), ec);
   std::vector<fs::path> all;
   for (const auto& e : fs::directory_iterator(dir_ / kCheckpoints))
     if (e.is_directory() && is_checkpoint_name(e.path().filename().string())) all.push_back(e.path());

@@ -38,11 +38,15 @@ class RunFolder {
   const std::filesystem::path& dir() const { return dir_; }
   std::optional<SavedCheckpoint> newest_checkpoint() const;
 
-  // Atomically writes checkpoints/step-N with the tensors' writer and state.json, then
-  // removes all but the newest `keep`. state gets "metrics_bytes" so a resume can cut the log.
-  // Returns the checkpoint's folder.
+  // Where each rank of a sharded run writes its part of checkpoint `step` before the owner
+  // gathers the parts into it (the owner empties it; stopped runs' ones are removed on start).
+  std::filesystem::path rank_files(int64_t step) const;
+  void clear_rank_files(int64_t step) const;
+  // Atomically writes checkpoints/step-N: `write_tensors` fills the staged folder, then
+  // state.json; then removes all but the newest `keep`. state gets "metrics_bytes" so a resume
+  // can cut the log. Returns the checkpoint's folder.
   std::filesystem::path save_checkpoint(int64_t step, json state, int64_t keep,
-                       const std::function<void(const std::filesystem::path& file)>& write_tensors);
+                       const std::function<void(const std::filesystem::path& stage)>& write_tensors);
   // Opens metrics.jsonl for appending, first cutting it back to what `resumed` had recorded.
   void open_metrics(const std::optional<SavedCheckpoint>& resumed);
   void log(const json& record);

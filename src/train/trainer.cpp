@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "eval/perplexity.h"
 #include "io/safetensors.h"
@@ -12,6 +13,8 @@
 #include "model/loss.h"
 #include "train/distributed.h"
 #include "train/export.h"
+#include "train/optimizer_state.h"
+#include "train/parameter_shards.h"
 #include "util/check.h"
 #include "util/strings.h"
 
@@ -107,7 +110,10 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   }
   model_->set_activation_checkpointing(o_.activation_checkpointing);
   model_->set_training(true);
-  optimizer_ = std::make_unique<AdamW>(model_->trainable_parameters(), o_.adamw);
+  for (const auto& p : model_->named_parameters()) total_parameters_ += p.tensor.numel();
+  std::vector<NamedTensor> trained = model_->trainable_parameters();
+  if (o_.shard == ShardMode::Parameters) shards_ = std::make_unique<ParameterShards>(*model_, comm_);
+  optimizer_ = std::make_unique<ShardedOptimizer>(trained, o_.adamw, o_.shard, comm_, shards_.get());
 
   LoaderOptions lo;
   lo.batch_size = o_.batch_size;
@@ -147,27 +153,49 @@ Trainer::~Trainer() = default;
 bool Trainer::main_rank() const { return !comm_ || comm_->rank() == 0; }
 
 void Trainer::resume(const SavedCheckpoint& saved) {
-  SafetensorsFile file(saved.dir / "optimizer.safetensors");
-  std::map<std::string, torch::Tensor> tensors;
-  for (const auto& t : file.tensors()) {
-    LP_CHECK(t.dtype == DType::F32, saved.dir.string(), ": optimizer tensor \"", t.name, "\" is not F32");
-    tensors[t.name] = torch::from_blob(const_cast<uint8_t*>(file.data(t)), t.shape, torch::kFloat).clone();
-  }
   const json& state = saved.state;
   const std::string where = (saved.dir / "state.json").string();
-  optimizer_->load_state(tensors, json_get<int64_t>(state, "optimizer_steps", where));
+  optimizer_->load(SavedOptimizerState(saved.dir, state), json_get<int64_t>(state, "optimizer_steps", where));
   step_ = resumed_from_ = json_get<int64_t>(state, "step", where);
   tokens_seen_ = json_get<int64_t>(state, "tokens", where);
   last_loss_ = json_get_or<double>(state, "loss", NAN, where);
   last_eval_step_ = json_get_or<int64_t>(state, "eval_step", -1, where);
   last_eval_loss_ = json_get_or<double>(state, "eval_loss", NAN, where);
-  loader_->restore(json_get<json>(state, "loader", where));
+  json loader = json_get<json>(state, "loader", where);
+  const int saved_world = json_get_or<int>(state, "world_size", 1, where), world = comm_ ? comm_->world_size() : 1;
+  if (saved_world != world) {
+    // The ranks had taken equal shares of each source's epoch order; the new ranks continue
+    // after what all of them had taken (rounded up to whole batches: nothing is seen twice).
+    for (size_t i = 0; i < loader["sources"].size() && i < data_.size(); i++) {
+      json& s = loader["sources"][i];
+      const int64_t taken = json_get<int64_t>(s, "position", where) * saved_world;
+      const int64_t per_batch = o_.batch_size * world;
+      int64_t position = (taken + per_batch - 1) / per_batch * o_.batch_size;
+      if (position + o_.batch_size > loader_->loader(i).sequences_per_epoch())
+        s["epoch"] = json_get<int64_t>(s, "epoch", where) + 1, position = 0;
+      s["position"] = position;
+    }
+    resume_note_ = "; saved by " + std::to_string(saved_world) + " rank" + (saved_world == 1 ? "" : "s") +
+                   ", the optimizer state re-sliced for " + std::to_string(world);
+  }
+  loader_->restore(loader);
   last_checkpoint_ = saved.dir.string();
 }
 
+ResidentBytes Trainer::resident() const {
+  ResidentBytes r = optimizer_->resident();
+  std::vector<NamedTensor> tensors = model_->named_parameters(), adapters = model_->lora_parameters();
+  tensors.insert(tensors.end(), adapters.begin(), adapters.end());
+  std::set<const void*> seen;
+  for (const NamedTensor& p : tensors)
+    if (p.tensor.numel() > 0 && seen.insert(p.tensor.storage().data()).second)
+      r.parameters += int64_t(p.tensor.storage().nbytes());
+  if (shards_) r.parameters += shards_->resident_bytes();
+  return r;
+}
+
 std::string Trainer::describe() const {
-  int64_t total = 0;
-  for (const auto& p : model_->named_parameters()) total += p.tensor.numel();
+  const int64_t total = total_parameters_;
   const int64_t trainable = optimizer_->parameter_count();
   const int world = comm_ ? comm_->world_size() : 1;
   const int64_t tokens_per_step = o_.batch_size * o_.seq_len * o_.grad_accum * world;
@@ -204,7 +232,11 @@ std::string Trainer::describe() const {
            (data_[i].format == "chat" ? "truncated" : "split");
     s += ")";
   }
-  if (resumed_from_ > 0) s += "\nresuming from " + last_checkpoint_ + " (step " + std::to_string(resumed_from_) + ")";
+  if (world > 1 || o_.shard != ShardMode::None)
+    s += std::string("\nshard: ") + shard_mode_name(o_.shard) + " (" + std::to_string(world) + " rank" +
+         (world == 1 ? "" : "s") + ")";
+  if (resumed_from_ > 0)
+    s += "\nresuming from " + last_checkpoint_ + " (step " + std::to_string(resumed_from_) + resume_note_ + ")";
   return s;
 }
 
@@ -212,10 +244,14 @@ double Trainer::forward_backward(const Batch& batch) {
   BatchTensors t = batch_tensors(batch, model_->options().device);
   torch::Tensor loss = batch_loss(*model_, t);
   (loss / double(o_.grad_accum)).backward();
+  optimizer_->micro_batch_done();
   return loss.item<double>();
 }
 
-void Trainer::optimizer_step(double lr) { optimizer_->step(lr); }
+void Trainer::optimizer_step(double lr) {
+  optimizer_->reduce_gradients();
+  optimizer_->step(lr);
+}
 
 StepResult Trainer::step() {
   const double started = now_seconds();
@@ -230,22 +266,23 @@ StepResult Trainer::step() {
     tokens += batch.batch * batch.seq_len;
   }
   r.loss = loss_sum / double(o_.grad_accum);
+  r.grad_norm = optimizer_->reduce_gradients();
   if (comm_) {
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : optimizer_->parameters())
-      if (p.tensor.grad().defined()) grads.push_back(p.tensor.mutable_grad());
-    comm_->all_reduce_mean(grads);
     r.loss = comm_->all_reduce_mean(r.loss);
     tokens *= comm_->world_size();
   }
-  r.grad_norm = optimizer_->grad_norm();
   if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm))
     LP_FAIL("training diverged at step ", step_ + 1, ": loss ", r.loss, ", gradient norm ", r.grad_norm, " (lr ", r.lr,
             "); last good checkpoint: ", last_checkpoint_.empty() ? std::string("none") : last_checkpoint_,
             " — lower --lr and rerun to resume from it");
-  optimizer_->clip_grads(o_.grad_clip, r.grad_norm);
+  json held;
+  if (!resident_logged_) {  // what this rank holds at its fullest: with the step's gradients
+    const ResidentBytes m = resident();
+    held = {{"parameters", m.parameters}, {"gradients", m.gradients}, {"optimizer", m.optimizer}};
+    resident_logged_ = true;
+  }
+  optimizer_->clip_gradients(o_.grad_clip, r.grad_norm);
   optimizer_->step(r.lr);
-  optimizer_->zero_grad();
   step_++;
   tokens_seen_ += tokens;
   last_loss_ = r.loss;
@@ -253,6 +290,7 @@ StepResult Trainer::step() {
   r.tokens_per_second = double(tokens) / std::max(1e-9, now_seconds() - started);
   json record = {{"step", step_}, {"tokens", tokens_seen_}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
                  {"tokens_per_s", r.tokens_per_second}};
+  if (!held.is_null()) record["resident_bytes"] = held;
   if (data_.size() > 1) {  // how much of each source the run has seen
     json seen = json::object();
     for (size_t i = 0; i < data_.size(); i++) seen[loader_->sources()[i].name] = source_tokens(i);
@@ -331,31 +369,47 @@ bool Trainer::should_eval() const { return o_.eval_every > 0 && step_ % o_.eval_
 bool Trainer::should_save() const { return o_.save_every > 0 && step_ % o_.save_every == 0; }
 
 void Trainer::save_checkpoint() {
-  // Every rank holds the same weights and its loader is at the same epoch and position (the
-  // ranks move in lockstep over disjoint sequences), so rank 0 saves for all.
+  // Every rank's loader is at the same epoch and position (the ranks move in lockstep over
+  // disjoint sequences), so rank 0's state stands for all. The optimizer state is whole on
+  // rank 0 too, unless it is sharded: then every rank writes its slice.
+  const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world_size() : 1;
+  const std::vector<FlatLayout> layouts = optimizer_->layouts();
+  const int files = layouts.empty() ? 1 : layouts[0].world;
   json state = {{"step", step_}, {"optimizer_steps", optimizer_->steps()}, {"tokens", tokens_seen_},
                 {"loss", finite_or_null(last_loss_)}, {"eval_step", last_eval_step_},
                 {"eval_loss", finite_or_null(last_eval_loss_)}, {"loader", loader_->state()},
-                {"created", utc_now()}};
-  last_checkpoint_ = run_->save_checkpoint(step_, state, o_.keep_checkpoints, [&](const fs::path& file) {
-    std::vector<NamedTensor> tensors = optimizer_->state();
+                {"world_size", world}, {"shard", shard_mode_name(o_.shard)},
+                {"optimizer_layout", optimizer_layout_json(layouts)}, {"created", utc_now()}};
+  auto write_own = [&](const fs::path& file) {
     std::vector<TensorSpec> specs;
     std::vector<torch::Tensor> keep;
     std::vector<const void*> data;
-    for (auto& t : tensors) {
+    for (auto& t : optimizer_->state()) {
       keep.push_back(t.tensor.contiguous());
       specs.push_back({t.name, DType::F32, keep.back().sizes().vec()});
       data.push_back(keep.back().data_ptr());
     }
     write_safetensors(file, specs, data);
+  };
+  if (files > 1) {  // each rank's slice next to the others', then moved in by the owner
+    run_->clear_rank_files(step_);
+    comm_->barrier();
+    write_own(run_->rank_files(step_) / optimizer_file_name(rank, files));
+    comm_->barrier();
+  }
+  last_checkpoint_ = run_->save_checkpoint(step_, state, o_.keep_checkpoints, [&](const fs::path& stage) {
+    if (files == 1) return write_own(stage / optimizer_file_name(0, 1));
+    for (int r = 0; r < files; r++)
+      fs::rename(run_->rank_files(step_) / optimizer_file_name(r, files), stage / optimizer_file_name(r, files));
   });
   if (comm_) comm_->barrier();
 }
 
 void Trainer::export_model() {
+  const std::map<std::string, torch::Tensor> masters = optimizer_->full_masters();  // every rank takes part
   if (main_rank() && o_.lora) {  // the adapter alone, under PEFT's names
     std::vector<NamedTensor> adapters = optimizer_->parameters();
-    for (size_t i = 0; i < adapters.size(); i++) adapters[i].tensor = optimizer_->master(i);
+    for (auto& a : adapters) a.tensor = masters.at(a.name);
     write_adapter(run_->dir(), *o_.lora, absolute(o_.model_dir), adapters);
   } else if (main_rank()) {  // the whole model, with this run in its manifest
     json sources = json::array();
@@ -372,7 +426,7 @@ void Trainer::export_model() {
                    {"final_eval_loss", finite_or_null(last_eval_loss_)},
                    {"hyperparameters", read_json_file(run_->dir() / "run.json")},
                    {"finished", utc_now()}};
-    export_trained_model(base_, *optimizer_, trainable_, record, tokens_seen_, run_->dir());
+    export_trained_model(base_, masters, trainable_, record, tokens_seen_, run_->dir());
   }
   if (comm_) comm_->barrier();
 }

@@ -1,6 +1,7 @@
 // trainer.h — post-pretraining and fine-tuning: a model with some blocks trainable, AdamW on
-// float32 masters, a learning-rate schedule, gradient accumulation and clipping, evaluation on
-// the validation split, checkpoints with exact resumption, and the final HF folder.
+// float32 masters (split across data-parallel ranks with --shard), a learning-rate schedule,
+// gradient accumulation and clipping, evaluation on the validation split, checkpoints with
+// exact resumption, and the final HF folder.
 //
 // The output folder (train/run_folder.h) holds run.json, metrics.jsonl, checkpoints/, and at
 // the end the trained model as a complete Hugging Face folder (train/export.h).
@@ -20,13 +21,16 @@
 #include "model/model_folder.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
-#include "train/schedule.h"
+#include "train/flat_layout.h"
 #include "train/run_folder.h"
+#include "train/schedule.h"
+#include "train/sharded_optimizer.h"
 #include "train/trainable.h"
 
 namespace llamapro {
 
 class Communicator;
+class ParameterShards;
 
 // Parsed and range-checked by the command; the library only checks how they fit the model and
 // the data.
@@ -51,6 +55,7 @@ struct TrainOptions {
   std::string device = "cpu";
   bool bf16 = false;  // bf16 compute (float32 masters either way)
   bool activation_checkpointing = false;
+  ShardMode shard = ShardMode::None;  // what the data-parallel ranks split among themselves
   int64_t eval_every = 0, eval_batches = 20;  // 0 = only at the end
   int64_t save_every = 0, keep_checkpoints = 2;
   bool force = false;  // start over in an output folder that holds another run
@@ -92,7 +97,9 @@ class Trainer {
   double forward_backward(const Batch& batch);
   void optimizer_step(double lr);
   Model& model() { return *model_; }
-  AdamW& optimizer() { return *optimizer_; }
+  ShardedOptimizer& optimizer() { return *optimizer_; }
+  // Tensor storage this rank holds now: parameters, gradients, optimizer state.
+  ResidentBytes resident() const;
 
  private:
   void resume(const SavedCheckpoint& saved);
@@ -105,12 +112,16 @@ class Trainer {
   ModelFolder base_;
   std::unique_ptr<Model> model_;
   TrainableSpec trainable_;
-  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<ParameterShards> shards_;  // --shard parameters
+  std::unique_ptr<ShardedOptimizer> optimizer_;
   std::unique_ptr<DataMixture> loader_;
   std::vector<DataInfo> data_;  // per source
   std::vector<DataSource> watched_;  // --eval-data, named apart from the sources
   Schedule schedule_;
   std::unique_ptr<RunFolder> run_;
+  int64_t total_parameters_ = 0;
+  bool resident_logged_ = false;  // the first step of this process records what it holds
+  std::string resume_note_;
   int64_t step_ = 0, total_steps_ = 0, tokens_seen_ = 0, resumed_from_ = 0, last_eval_step_ = -1;
   double last_loss_ = NAN, last_eval_loss_ = NAN;
   std::vector<double> last_source_eval_, last_watched_eval_;  // per set, at the last evaluation
