@@ -22,5 +22,6 @@ void add_plot(CLI::App& app);
 void add_data(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_export(CLI::App& app);
+void add_launch(CLI::App& app);
 
 }  // namespace llamapro::cli

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   llamapro::cli::add_data(app);
   llamapro::cli::add_tokenize(app);
   llamapro::cli::add_export(app);
+  llamapro::cli::add_launch(app);
 
   if (argc >= 2 && argv[1][0] != '-') {
     const std::string word = argv[1];

@@ -39,8 +39,9 @@ class ProcessGroupCommunicator : public Communicator {
 
   void all_reduce_mean(std::vector<torch::Tensor>& tensors) override {
     if (tensors.empty()) return;
-    // One flat buffer: one collective per step instead of one per tensor.
-    std::vector<torch::Tensor> flat = {torch::cat(flatten(tensors))};
+    // One flat buffer: one collective per step instead of one per tensor. Summed in float32
+    // (Gloo has no bf16 sums, and a sum of bf16 values loses their low bits).
+    std::vector<torch::Tensor> flat = {carried(torch::cat(flatten(tensors)))};
     pg_->allreduce(flat)->wait();
     flat[0].div_(world_size());
     int64_t offset = 0;
@@ -76,17 +77,24 @@ class ProcessGroupCommunicator : public Communicator {
   }
 
   Pending all_gather(torch::Tensor slice) override {
+    const torch::ScalarType dtype = slice.scalar_type();
+    slice = carried(slice).contiguous();  // bf16 travels as float32: exact both ways
     auto outputs = std::make_shared<std::vector<std::vector<torch::Tensor>>>(1);
     for (int r = 0; r < world_size(); r++) (*outputs)[0].push_back(torch::empty_like(slice));
-    auto inputs = std::make_shared<std::vector<torch::Tensor>>(std::vector<torch::Tensor>{slice.contiguous()});
+    auto inputs = std::make_shared<std::vector<torch::Tensor>>(std::vector<torch::Tensor>{slice});
     c10::intrusive_ptr<c10d::Work> work = pg_->allgather(*outputs, *inputs);
-    return [work, outputs, inputs] {
+    return [work, outputs, inputs, dtype] {
       work->wait();
-      return torch::cat((*outputs)[0]);
+      return torch::cat((*outputs)[0]).to(dtype);
     };
   }
 
  private:
+  // What a tensor travels as: float32 for the 16-bit floats Gloo cannot sum or gather.
+  static torch::Tensor carried(const torch::Tensor& t) {
+    const bool narrow_float = t.scalar_type() == torch::kBFloat16 || t.scalar_type() == torch::kHalf;
+    return narrow_float && t.device().is_cpu() ? t.to(torch::kFloat) : t;
+  }
   static std::vector<torch::Tensor> flatten(const std::vector<torch::Tensor>& tensors) {
     std::vector<torch::Tensor> out;
     for (const auto& t : tensors) out.push_back(t.reshape({-1}));

@@ -40,7 +40,7 @@ ParameterShards::ParameterShards(Model& model, std::shared_ptr<Communicator> com
       return flatten_padded(ts, layout, dtype).narrow(0, rank * layout.slice, layout.slice).clone();
     };
     b.frozen_layout = make_layout("frozen." + std::to_string(l), frozen, world);
-    b.frozen = slice_of(b.frozen_layout, frozen);
+    if (!frozen.empty()) b.frozen = slice_of(b.frozen_layout, frozen);
     if (!trainable.empty()) {
       b.trainable_layout = make_layout("block." + std::to_string(l), trainable, world);
       b.trainable = slice_of(b.trainable_layout, trainable);
@@ -60,7 +60,7 @@ ParameterShards::~ParameterShards() { model_.set_block_weight_source(nullptr); }
 void ParameterShards::start_gather(int64_t block) {
   const ShardedBlock& b = blocks_[size_t(block)];
   Gather g;
-  g.frozen = all_gather(comm_.get(), b.frozen);
+  if (b.frozen.defined()) g.frozen = all_gather(comm_.get(), b.frozen);
   if (b.trainable.defined()) g.trainable = all_gather(comm_.get(), b.trainable);
   in_flight_[block] = std::move(g);
 }
@@ -85,7 +85,7 @@ const BlockWeights& ParameterShards::fetch(int64_t block, bool backward) {
       *slots[where[i]] = train ? t.detach().requires_grad_(true) : t;
     }
   };
-  place(b.frozen_layout, g.frozen(), slots_[size_t(block)].frozen, false);
+  if (g.frozen) place(b.frozen_layout, g.frozen(), slots_[size_t(block)].frozen, false);
   if (g.trainable) place(b.trainable_layout, g.trainable(), slots_[size_t(block)].trainable, true);
   return fetched_[block] = std::move(w);
 }
@@ -105,7 +105,8 @@ void ParameterShards::backward_done(int64_t block) {
 int64_t ParameterShards::resident_bytes() const {
   int64_t n = 0;
   for (const ShardedBlock& b : blocks_)
-    n += int64_t(b.frozen.nbytes()) + (b.trainable.defined() ? int64_t(b.trainable.nbytes()) : 0);
+    for (const torch::Tensor* t : {&b.frozen, &b.trainable})
+      if (t->defined()) n += int64_t(t->nbytes());
   return n;
 }
 

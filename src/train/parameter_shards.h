@@ -21,7 +21,7 @@ namespace llamapro {
 
 struct ShardedBlock {
   FlatLayout frozen_layout, trainable_layout;
-  torch::Tensor frozen, trainable;  // this rank's slices in the compute dtype (undefined: none)
+  torch::Tensor frozen, trainable;  // this rank's slices in the compute dtype (undefined: no such tensors)
 };
 
 class ParameterShards : public BlockWeightSource {

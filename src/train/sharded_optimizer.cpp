@@ -13,6 +13,7 @@ namespace llamapro {
 struct ShardedOptimizer::Group {
   FlatLayout layout;
   std::vector<torch::Tensor> params;  // the model's tensors, whole (none for a sharded block)
+  torch::Tensor flat;                 // split modes: the buffer the params are views of
   torch::Tensor* shard = nullptr;     // a sharded block's trainable slice (parameters mode)
   torch::Tensor master, exp_avg, exp_avg_sq;  // (slice) float32
   torch::Tensor grad;                         // (slice) float32; undefined until one arrives
@@ -46,6 +47,8 @@ ShardedOptimizer::ShardedOptimizer(std::vector<NamedTensor> params, AdamWConfig 
     g.params = std::move(tensors);
     g.shard = shard;
     g.per_micro_batch = mode_ == ShardMode::Gradients || mode_ == ShardMode::Parameters;
+    for (const auto& p : g.params)
+      LP_CHECK(p.scalar_type() == g.params[0].scalar_type(), "internal: group ", g.layout.name, " mixes dtypes");
     const int r = g.layout.world == 1 ? 0 : rank_;
     if (shard) {
       g.master = shard->scalar_type() == torch::kFloat ? *shard : shard->to(torch::kFloat);
@@ -54,7 +57,13 @@ ShardedOptimizer::ShardedOptimizer(std::vector<NamedTensor> params, AdamWConfig 
       g.master = p.scalar_type() == torch::kFloat && p.is_contiguous() ? p.detach().view({-1})
                                                                         : p.detach().to(torch::kFloat).reshape({-1}).clone();
     } else {
-      g.master = flatten_padded(g.params, g.layout, torch::kFloat).narrow(0, r * g.layout.slice, g.layout.slice).clone();
+      // The params become views of one flat buffer (as FSDP's flat parameter): the new weights
+      // arrive there in one gather, and a float32 master is this rank's slice of it.
+      g.flat = flatten_padded(g.params, g.layout, g.params[0].scalar_type());
+      for (size_t i = 0; i < g.params.size(); i++)
+        g.params[i].set_data(g.flat.narrow(0, g.layout.offsets[i], g.params[i].numel()).view_as(g.params[i]));
+      g.master = g.flat.narrow(0, r * g.layout.slice, g.layout.slice);
+      if (g.master.scalar_type() != torch::kFloat) g.master = g.master.to(torch::kFloat);
     }
     g.exp_avg = torch::zeros_like(g.master);
     g.exp_avg_sq = torch::zeros_like(g.master);
@@ -188,9 +197,7 @@ void ShardedOptimizer::write_back() {
     } else if (g.layout.world == 1) {
       if (!aliases(g.master, g.params[0])) g.params[0].copy_(g.master.view_as(g.params[0]));
     } else {
-      const torch::Tensor flat = all_gather(comm_.get(), g.master.to(g.params[0].scalar_type()))();
-      for (size_t i = 0; i < g.params.size(); i++)
-        g.params[i].copy_(flat.narrow(0, g.layout.offsets[i], g.params[i].numel()).view_as(g.params[i]));
+      g.flat.copy_(all_gather(comm_.get(), g.master.to(g.flat.scalar_type()))());
     }
   }
 }
@@ -258,6 +265,7 @@ ResidentBytes ShardedOptimizer::resident() const {
   for (const Group& g : groups_) {  // the model's own tensors first: a master that is one is no extra
     for (const auto& p : g.params) bytes(p), r.gradients += bytes(p.grad());
     if (g.shard) bytes(*g.shard);
+    bytes(g.flat);
   }
   for (const Group& g : groups_) {
     r.optimizer += bytes(g.master) + bytes(g.exp_avg) + bytes(g.exp_avg_sq);
