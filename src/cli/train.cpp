@@ -9,7 +9,9 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "model/compat.h"
+#include "model/model_folder.h"
 #include "train/distributed.h"
+#include "train/memory_plan.h"
 #include "train/trainer.h"
 #include "util/interrupt.h"
 #include "util/progress.h"
@@ -24,6 +26,8 @@ struct TrainCliOptions {
   TrainOptions train;
   std::string schedule = "cosine", warmup = "0", precision = "fp32", packing, shard = "none";
   int collective_timeout = 300;  // seconds
+  bool dry_run = false;
+  int world_size = 0;  // --dry-run: ranks to plan for (0: WORLD_SIZE, or 1)
   std::vector<std::string> data;  // DIR or DIR:WEIGHT
   int64_t lora_rank = 0;  // 0: no adapters
   std::optional<double> lora_alpha;
@@ -61,6 +65,23 @@ std::string per_source(const Trainer& trainer) {
     s += (s.empty() ? "; " : ", ") + name + " " + buf;
   }
   return s;
+}
+
+// --dry-run: the plan and each --shard mode's memory per rank, from the config alone.
+void print_plan(const TrainOptions& o, int world) {
+  const ModelFolder folder = ModelFolder::open(o.model_dir);
+  MemoryPlanInput in;
+  in.config = folder.config;
+  in.trainable = resolve_trainable(o.trainable, o.also, folder.has_manifest ? std::optional<Manifest>(folder.manifest)
+                                                                             : std::nullopt,
+                                   folder.config.num_hidden_layers);
+  in.lora = o.lora;
+  in.world = world;
+  in.batch = o.batch_size;
+  in.seq_len = o.seq_len;
+  in.bf16 = o.bf16;
+  in.activation_checkpointing = o.activation_checkpointing;
+  std::printf("trainable: %s\n%s\n", in.trainable.description.c_str(), memory_plan_table(in).c_str());
 }
 
 void run_train(const TrainOptions& options, int collective_timeout) {
@@ -197,7 +218,17 @@ void add_train(CLI::App& app) {
       ->capture_default_str()->check(CLI::IsMember({"none", "optimizer", "gradients", "parameters"}));
   cmd->add_option("--collective-timeout", cli->collective_timeout, "seconds a rank waits for the others in a "
                   "collective before the run fails")->capture_default_str()->check(count(1, 86400));
-  cmd->callback([cli] { run_train(typed(*cli), cli->collective_timeout); });
+  cmd->add_flag("--dry-run", cli->dry_run, "print the memory one rank needs under each --shard mode, and stop");
+  cmd->add_option("--world-size", cli->world_size, "with --dry-run: the number of ranks to plan for "
+                  "(default: WORLD_SIZE, or 1)")->check(count(1, 1 << 20));
+  cmd->callback([cli] {
+    const TrainOptions o = typed(*cli);
+    LP_CHECK(cli->world_size == 0 || cli->dry_run, "--world-size plans a run with --dry-run; a run's ranks come from "
+             "llamapro launch (or torchrun's WORLD_SIZE)");
+    if (!cli->dry_run) return run_train(o, cli->collective_timeout);
+    const char* env = std::getenv("WORLD_SIZE");
+    print_plan(o, cli->world_size > 0 ? cli->world_size : env && *env ? int(parse_int(env, "WORLD_SIZE")) : 1);
+  });
 }
 
 }  // namespace llamapro::cli

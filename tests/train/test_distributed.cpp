@@ -12,8 +12,11 @@
 #include <sstream>
 #include <tuple>
 
+#include "model/model_folder.h"
 #include "train/flat_layout.h"
+#include "train/memory_plan.h"
 #include "train/optimizer_state.h"
+#include "train/trainable.h"
 #include "train_helpers.h"
 #include "util/json.h"
 #include "util/strings.h"
@@ -59,6 +62,24 @@ class Sharded : public ::testing::Test {
   TempDir tmp_;
   std::string model_, data_;
 };
+
+// What `train --dry-run` plans for rank 0 of a run equals what that rank measured holding at its
+// first step.
+void expect_planned(const json& measured, const std::string& model, const std::string& trainable, int world,
+                    int64_t batch, bool bf16, ShardMode mode) {
+  const ModelFolder folder = ModelFolder::open(model);
+  MemoryPlanInput in;
+  in.config = folder.config;
+  in.trainable = resolve_trainable(trainable, "", folder.manifest, folder.config.num_hidden_layers);
+  in.world = world;
+  in.batch = batch;
+  in.seq_len = 32;
+  in.bf16 = bf16;
+  const RankMemory plan = plan_rank_memory(in, mode);
+  EXPECT_EQ(plan.parameters, measured["parameters"].get<int64_t>()) << shard_mode_name(mode);
+  EXPECT_EQ(plan.gradients, measured["gradients"].get<int64_t>()) << shard_mode_name(mode);
+  EXPECT_EQ(plan.optimizer, measured["optimizer"].get<int64_t>()) << shard_mode_name(mode);
+}
 
 // Bytes of the blocks' tensors (float32 in this model), the part --shard parameters splits.
 int64_t block_bytes(const std::string& model) {
@@ -121,6 +142,8 @@ TEST_P(ShardedModes, MatchOneProcessWithTheCombinedBatch) {
   const double blocks = double(block_bytes(model_)), all = whole["parameters"].get<double>();
   const double params_share = mode == "parameters" ? (all - blocks + blocks / world) / all : 1.0;
   EXPECT_NEAR(share("parameters"), params_share, slack) << held;
+  expect_planned(held, model_, "blocks:2,5", world, 2, false, parse_shard_mode(mode));
+  expect_planned(whole, model_, "blocks:2,5", 1, 2 * world, false, ShardMode::None);
 }
 
 INSTANTIATE_TEST_SUITE_P(WorldsAndModes, ShardedModes,
@@ -155,6 +178,7 @@ TEST_P(ShardedOptions, AccumulationCheckpointingAndBf16MatchUnsharded) {
     for (size_t i = 0; i < a.size(); i++)
       EXPECT_NEAR(b[i]["loss"].get<double>(), a[i]["loss"].get<double>(), tolerance * a[i]["loss"].get<double>())
           << precision << " step " << i + 1;
+    expect_planned(b[0]["resident_bytes"], model_, "blocks:3,6", 2, 1, precision == "bf16", parse_shard_mode(mode));
     Checkpoint x = Checkpoint::open(tmp_.str("none-" + precision)), y = Checkpoint::open(tmp_.str(mode + "-" + precision));
     for (const auto& name : x.names())
       if (block_of(name) == 3 || block_of(name) == 6)
