@@ -68,6 +68,7 @@ struct Rank {
   pid_t pid = -1;
   int err = -1;         // read end of its stderr
   std::string partial;  // a line not yet ended
+  std::string error;    // its last "error: " line, to repeat when it fails
   bool running = true;
   int status = 0;
 };
@@ -91,10 +92,16 @@ void relay(Rank& r, bool at_end) {
     r.partial.append(buf, size_t(n));
   }
   size_t start = 0;
-  for (size_t nl; (nl = r.partial.find('\n', start)) != std::string::npos; start = nl + 1)
-    std::fprintf(stderr, "[rank %d] %.*s\n", r.rank, int(nl - start), r.partial.data() + start);
+  for (size_t nl; (nl = r.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+    const std::string line = r.partial.substr(start, nl - start);
+    if (line.rfind("error: ", 0) == 0) r.error = line.substr(7);
+    std::fprintf(stderr, "[rank %d] %s\n", r.rank, line.c_str());
+  }
   r.partial.erase(0, start);
-  if (at_end && !r.partial.empty()) std::fprintf(stderr, "[rank %d] %s\n", r.rank, r.partial.c_str()), r.partial.clear();
+  if (at_end && !r.partial.empty()) {  // a last line without its newline
+    std::fprintf(stderr, "[rank %d] %s\n", r.rank, r.partial.c_str());
+    r.partial.clear();
+  }
   std::fflush(stderr);
 }
 
@@ -182,7 +189,9 @@ int run_launch(LaunchOptions o) {
     }
     if (first_failure && running > 0 && std::chrono::steady_clock::now() > kill_at) stop_others(SIGKILL);
   }
-  if (first_failure) LP_FAIL("rank ", first_failure->rank, " ", describe_exit(first_failure->status));
+  if (first_failure)
+    LP_FAIL("rank ", first_failure->rank, " ", describe_exit(first_failure->status),
+            first_failure->error.empty() ? "" : ": " + first_failure->error);
   for (const Rank& r : ranks)  // stopped by a signal: exit as the ranks did (they saved a checkpoint)
     if (failed(r.status)) return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
   return 0;
