@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 export LLAMAPRO_FIXTURES=${LLAMAPRO_FIXTURES:-$(pwd)/../shared/fixtures}
-for topic in tokenizer data model decode expand export eval train replicate; do
+for topic in tokenizer data model decode expand export eval train shard replicate; do
   printf '\n### %s\n' "$topic"
   case $topic in
     model) bench/model/run.sh ;;  # builds and runs from ./build

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -128,6 +129,10 @@ Rank start_rank(const LaunchOptions& o, int local_rank, const std::string& exe) 
     setenv("GROUP_RANK", std::to_string(o.node_rank).c_str(), 1);
     setenv("MASTER_ADDR", o.master_addr.c_str(), 1);
     setenv("MASTER_PORT", std::to_string(o.master_port).c_str(), 1);
+    // The node's cores shared out (as torchrun does), unless the user chose: N ranks each
+    // running all cores' threads would oversubscribe them N times.
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    setenv("OMP_NUM_THREADS", std::to_string(std::max(1L, cores / o.nproc_per_node)).c_str(), 0);
     std::vector<char*> argv = {const_cast<char*>("llamapro")};
     for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

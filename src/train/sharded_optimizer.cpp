@@ -38,8 +38,6 @@ ShardedOptimizer::ShardedOptimizer(std::vector<NamedTensor> params, AdamWConfig 
   LP_CHECK((mode == ShardMode::Parameters) == (shards != nullptr), "internal: parameter shards without their mode");
   if (comm_) rank_ = comm_->rank(), world_ = comm_->world_size();
   const int layout_world = mode_ == ShardMode::None ? 1 : world_;
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (const NamedTensor& p : params_) shapes[p.name] = p.tensor.sizes().vec();
 
   auto add_group = [&](FlatLayout layout, std::vector<torch::Tensor> tensors, torch::Tensor* shard) {
     Group g;
