@@ -90,12 +90,13 @@ Packing default_packing(const DataInfo& info) { return info.format == "chat" ? P
 // ---------------------------------------------------------------------------------------------
 // State
 
-json LoaderState::to_json() const { return json{{"epoch", epoch}, {"position", position}}; }
+json LoaderState::to_json() const { return json{{"epoch", epoch}, {"position", position}, {"world_size", world_size}}; }
 
 LoaderState LoaderState::from_json(const json& j) {
   LoaderState s;
   s.epoch = json_get<int64_t>(j, "epoch", "loader state");
   s.position = json_get<int64_t>(j, "position", "loader state");
+  s.world_size = json_get_or<int>(j, "world_size", 0, "loader state");
   LP_CHECK(s.epoch >= 0 && s.position >= 0, "loader state: epoch and position must be >= 0");
   return s;
 }
@@ -250,11 +251,17 @@ Batch BatchLoader::next() {
 LoaderState BatchLoader::state() const {
   // At the end of an epoch, the next batch comes from the next one: say so, so that a
   // restored loader and this one agree on epoch() too.
-  if (position_ + o_.batch_size > per_rank_) return LoaderState{epoch_ + 1, 0};
-  return LoaderState{epoch_, position_};
+  if (position_ + o_.batch_size > per_rank_) return LoaderState{epoch_ + 1, 0, o_.world_size};
+  return LoaderState{epoch_, position_, o_.world_size};
 }
 
-void BatchLoader::restore(const LoaderState& s) {
+void BatchLoader::restore(const LoaderState& saved) {
+  LoaderState s = saved;
+  if (s.world_size > 0 && s.world_size != o_.world_size) {  // ranks take turns through one order
+    const int64_t taken = s.position * s.world_size, per_step = o_.batch_size * o_.world_size;
+    s.position = (taken + per_step - 1) / per_step * o_.batch_size;
+    if (s.position + o_.batch_size > per_rank_) s = {s.epoch + 1, 0, o_.world_size};
+  }
   LP_CHECK(s.epoch >= 0 && s.position >= 0 && s.position <= per_rank_, "cannot restore loader state (epoch ", s.epoch,
            ", position ", s.position, "): this data has ", per_rank_, " sequences per epoch for this rank");
   LP_CHECK(s.position % o_.batch_size == 0, "cannot restore loader state: position ", s.position,

@@ -77,9 +77,11 @@ struct Batch {
   std::vector<int32_t> positions, segments;  // (B, T)
 };
 
-// Where next() continues: the epoch and the number of this rank's sequences already taken in it.
+// Where next() continues: the epoch and the number of this rank's sequences already taken in it,
+// and how many ranks were taking them (0: not recorded).
 struct LoaderState {
   int64_t epoch = 0, position = 0;
+  int world_size = 0;
   json to_json() const;
   static LoaderState from_json(const json& j);
 };
@@ -100,7 +102,9 @@ class BatchLoader {
 
   Batch next();                      // wraps to the next epoch (reshuffled) at the end
   LoaderState state() const;         // where next() continues
-  void restore(const LoaderState&);  // exact resumption: the same batches as an uninterrupted run
+  // Exact resumption: the same batches as an uninterrupted run. A state saved by another number
+  // of ranks continues after every sequence those ranks had taken (up to a whole step more).
+  void restore(const LoaderState&);
   int64_t sequences_per_epoch() const;  // for this rank
   int64_t epoch() const;
   Packing packing() const { return packing_; }

@@ -161,24 +161,11 @@ void Trainer::resume(const SavedCheckpoint& saved) {
   last_loss_ = json_get_or<double>(state, "loss", NAN, where);
   last_eval_step_ = json_get_or<int64_t>(state, "eval_step", -1, where);
   last_eval_loss_ = json_get_or<double>(state, "eval_loss", NAN, where);
-  json loader = json_get<json>(state, "loader", where);
   const int saved_world = json_get_or<int>(state, "world_size", 1, where), world = comm_ ? comm_->world_size() : 1;
-  if (saved_world != world) {
-    // The ranks had taken equal shares of each source's epoch order; the new ranks continue
-    // after what all of them had taken (rounded up to whole batches: nothing is seen twice).
-    for (size_t i = 0; i < loader["sources"].size() && i < data_.size(); i++) {
-      json& s = loader["sources"][i];
-      const int64_t taken = json_get<int64_t>(s, "position", where) * saved_world;
-      const int64_t per_batch = o_.batch_size * world;
-      int64_t position = (taken + per_batch - 1) / per_batch * o_.batch_size;
-      if (position + o_.batch_size > loader_->loader(i).sequences_per_epoch())
-        s["epoch"] = json_get<int64_t>(s, "epoch", where) + 1, position = 0;
-      s["position"] = position;
-    }
+  if (saved_world != world)
     resume_note_ = "; saved by " + std::to_string(saved_world) + " rank" + (saved_world == 1 ? "" : "s") +
                    ", the optimizer state re-sliced for " + std::to_string(world);
-  }
-  loader_->restore(loader);
+  loader_->restore(json_get<json>(state, "loader", where));
   last_checkpoint_ = saved.dir.string();
 }
 

@@ -161,6 +161,42 @@ TEST(Loader, RanksTakeDisjointEqualShares) {
   }
 }
 
+TEST(Loader, AStateOfThreeRanksContinuesWithTwoAfterWhatTheyTook) {
+  TempDir tmp;
+  auto dir = prepare_ids(tmp, "d", counting_docs(60, 2));  // 60 sequences of 2
+  auto options = [](int rank, int world) {
+    LoaderOptions o;
+    o.seq_len = 2;
+    o.batch_size = 2;
+    o.shuffle = true;
+    o.seed = 5;
+    o.rank = rank;
+    o.world_size = world;
+    return o;
+  };
+  std::set<int64_t> taken;
+  LoaderState state;
+  for (int rank = 0; rank < 3; ++rank) {  // three ranks take 3 batches each: 18 sequences
+    BatchLoader l(dir, options(rank, 3));
+    for (int k = 0; k < 3; ++k)
+      for (int64_t s : sequence_indices(l.next())) taken.insert(s);
+    state = l.state();
+  }
+  EXPECT_EQ(state.world_size, 3);
+  std::set<int64_t> later;
+  for (int rank = 0; rank < 2; ++rank) {  // two ranks go on: from sequence 20 of the same order
+    BatchLoader l(dir, options(rank, 2));
+    l.restore(LoaderState::from_json(state.to_json()));
+    for (int k = 0; k < 5; ++k)
+      for (int64_t s : sequence_indices(l.next())) {
+        EXPECT_FALSE(taken.count(s)) << "sequence " << s << " again";
+        EXPECT_TRUE(later.insert(s).second);
+      }
+  }
+  EXPECT_EQ(later.size(), 20u);
+  EXPECT_EQ(taken.size(), 18u);  // 2 more skipped so that the two ranks start a whole step at 20
+}
+
 TEST(Loader, ValidationSplitIsReadInOrder) {
   TempDir tmp;
   auto docs = counting_docs(200, 2);

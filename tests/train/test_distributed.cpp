@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "model/model_folder.h"
@@ -188,11 +189,14 @@ TEST_P(ShardedOptions, AccumulationCheckpointingAndBf16MatchUnsharded) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, ShardedOptions, ::testing::Values("optimizer", "gradients", "parameters"));
 
-// One rank of a run started the way torchrun starts it.
+// One rank of a run started the way torchrun starts it, with the threads `launch` would give
+// it: the same thread count gives the same sums, bit for bit.
 pid_t spawn_rank(const std::string& args, int rank, int world, int port) {
+  const char* set = std::getenv("OMP_NUM_THREADS");
+  const std::string threads = set && *set ? set : std::to_string(std::max(1u, std::thread::hardware_concurrency() / unsigned(world)));
   return spawn_cli(args, {{"WORLD_SIZE", std::to_string(world)}, {"RANK", std::to_string(rank)},
                           {"LOCAL_RANK", std::to_string(rank)}, {"MASTER_ADDR", "127.0.0.1"},
-                          {"MASTER_PORT", std::to_string(port)}});
+                          {"MASTER_PORT", std::to_string(port)}, {"OMP_NUM_THREADS", threads}});
 }
 
 TEST_F(Sharded, KilledWithSigkillAndRelaunchedEndsIdentical) {
@@ -309,7 +313,8 @@ TEST_F(Sharded, BadInputGivesOneErrorLine) {
         std::string("launch --nproc-per-node 2 --nnodes 2 --node-rank 2 --master-port 29400 -- ") + train("x", 1),
         std::string("launch --nproc-per-node 2 --nnodes 2 -- ") + train("x", 1),
         std::string("launch --nproc-per-node 2 -- eval ") + model_, train("x", 1, 4, "--shard halves"),
-        train("x", 1, 4, "--collective-timeout 0")}) {
+        train("x", 1, 4, "--collective-timeout 0"), train("x", 1, 4, "--world-size 2"),
+        train("x", 1, 4, "--dry-run --world-size 0")}) {
     CliResult r = run_cli(args);
     EXPECT_TRUE(is_clean_error(r)) << args << "\n" << r.err;
   }
