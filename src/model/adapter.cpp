@@ -166,8 +166,7 @@ Adapter read_adapter(const fs::path& dir) {
   SafetensorsFile file(weights_path);
   std::set<int64_t> blocks;
   for (const TensorInfo& t : file.tensors()) {
-    const std::string prefix = "base_model.model.";
-    const int64_t block = starts_with(t.name, prefix) ? layer_of(std::string_view(t.name).substr(prefix.size())) : -1;
+    const int64_t block = starts_with(t.name, "base_model.") ? block_of_tensor(t.name) : -1;
     LP_CHECK(block >= 0, weights_path.string(), ": tensor \"", t.name,
              "\" is not a LoRA tensor of a block (only block projections are supported)");
     LP_CHECK(t.shape.size() == 2, weights_path.string(), ": tensor \"", t.name, "\" is not a matrix");

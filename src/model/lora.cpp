@@ -1,7 +1,9 @@
 // lora.cpp — the adapter's projection and target names (see lora.h).
 #include "model/lora.h"
 
+#include "model/tensor_names.h"
 #include "util/check.h"
+#include "util/strings.h"
 
 namespace llamapro {
 
@@ -31,11 +33,20 @@ BlockTensor lora_weight_tensor(LoraTarget t) {
   LP_FAIL("internal: bad LoRA target");
 }
 
+namespace {
+constexpr std::string_view kPeftPrefix = "base_model.model.";  // PEFT's wrapper around the model's names
+}  // namespace
+
 LoraTensorNames lora_tensor_names(int64_t layer, LoraTarget t) {
   // "model.layers.3.self_attn.q_proj.weight" -> "base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight"
   std::string module = block_tensor_name(layer, lora_weight_tensor(t));
-  module = "base_model.model." + module.substr(0, module.size() - std::string(".weight").size());
+  module = std::string(kPeftPrefix) + module.substr(0, module.size() - std::string(".weight").size());
   return {module + ".lora_A.weight", module + ".lora_B.weight"};
+}
+
+int64_t block_of_tensor(std::string_view name) {
+  if (starts_with(name, kPeftPrefix)) name.remove_prefix(kPeftPrefix.size());
+  return layer_of(name);
 }
 
 LoraTarget parse_lora_target(const std::string& name) {

@@ -26,6 +26,8 @@ struct LoraTensorNames {
   std::string a, b;
 };
 LoraTensorNames lora_tensor_names(int64_t layer, LoraTarget t);
+// The block an adapter tensor (PEFT's name) or a model tensor belongs to; -1 for none.
+int64_t block_of_tensor(std::string_view name);
 // "q" or "q_proj" -> Q, ...; error naming the accepted names otherwise.
 LoraTarget parse_lora_target(const std::string& name);
 

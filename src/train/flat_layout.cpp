@@ -73,14 +73,4 @@ torch::Tensor flatten_padded(const std::vector<torch::Tensor>& tensors, const Fl
   return flat;
 }
 
-int64_t block_of(const std::string& name) {
-  const size_t at = name.find("layers.");
-  if (at == std::string::npos) return -1;
-  int64_t block = 0;
-  size_t i = at + 7;
-  if (i >= name.size() || !isdigit(static_cast<unsigned char>(name[i]))) return -1;
-  for (; i < name.size() && isdigit(static_cast<unsigned char>(name[i])); i++) block = block * 10 + (name[i] - '0');
-  return block;
-}
-
 }  // namespace llamapro

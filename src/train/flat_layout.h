@@ -45,7 +45,4 @@ FlatLayout make_layout(std::string name, const std::vector<NamedTensor>& tensors
 torch::Tensor flatten_padded(const std::vector<torch::Tensor>& tensors, const FlatLayout& layout,
                              torch::ScalarType dtype);
 
-// The block a Hugging Face or PEFT tensor name belongs to ("...layers.7..." -> 7), -1 for none.
-int64_t block_of(const std::string& name);
-
 }  // namespace llamapro

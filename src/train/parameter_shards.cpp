@@ -1,5 +1,6 @@
 #include "train/parameter_shards.h"
 
+#include "model/lora.h"
 #include "util/check.h"
 
 namespace llamapro {
@@ -10,7 +11,7 @@ namespace {
 std::vector<std::pair<size_t, NamedTensor>> block_tensors(Model& model, int64_t l) {
   std::map<const void*, std::string> names;
   for (const NamedTensor& p : model.named_parameters())
-    if (block_of(p.name) == l) names[p.tensor.unsafeGetTensorImpl()] = p.name;
+    if (block_of_tensor(p.name) == l) names[p.tensor.unsafeGetTensorImpl()] = p.name;
   std::vector<std::pair<size_t, NamedTensor>> out;
   BlockWeights& b = const_cast<BlockWeights&>(model.weights().blocks[size_t(l)]);
   std::vector<torch::Tensor*> slots = block_weight_slots(b);

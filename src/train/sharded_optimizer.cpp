@@ -6,6 +6,7 @@
 #include "train/distributed.h"
 #include "train/optimizer_state.h"
 #include "train/parameter_shards.h"
+#include "model/lora.h"
 #include "util/check.h"
 
 namespace llamapro {
@@ -99,7 +100,7 @@ ShardedOptimizer::ShardedOptimizer(std::vector<NamedTensor> params, AdamWConfig 
   } else {  // a group per block, then the rest (embeddings, head; adapters beside sharded blocks)
     std::map<int64_t, std::vector<NamedTensor>> by_block;
     for (const NamedTensor& p : params_)
-      if (!in_shards.count(p.name)) by_block[shards_ ? -1 : block_of(p.name)].push_back(p);
+      if (!in_shards.count(p.name)) by_block[shards_ ? -1 : block_of_tensor(p.name)].push_back(p);
     for (auto& [block, tensors] : by_block) {
       std::vector<torch::Tensor> ts;
       for (const auto& t : tensors) ts.push_back(t.tensor);

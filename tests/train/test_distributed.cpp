@@ -13,6 +13,7 @@
 #include <thread>
 #include <tuple>
 
+#include "model/lora.h"
 #include "model/model_folder.h"
 #include "train/flat_layout.h"
 #include "train/memory_plan.h"
@@ -118,7 +119,7 @@ TEST_P(ShardedModes, MatchOneProcessWithTheCombinedBatch) {
   double worst = 0;
   for (const auto& name : x.names()) {
     TensorRef rb = base.tensor(name), ry = y.tensor(name);
-    if (block_of(name) == 2 || block_of(name) == 5) {
+    if (block_of_tensor(name) == 2 || block_of_tensor(name) == 5) {
       const double diff = rel_error(load_tensor(y, name), load_tensor(x, name));
       worst = std::max(worst, diff);
       EXPECT_LT(diff, 1e-6) << name;
@@ -182,7 +183,7 @@ TEST_P(ShardedOptions, AccumulationCheckpointingAndBf16MatchUnsharded) {
     expect_planned(b[0]["resident_bytes"], model_, "blocks:3,6", 2, 1, precision == "bf16", parse_shard_mode(mode));
     Checkpoint x = Checkpoint::open(tmp_.str("none-" + precision)), y = Checkpoint::open(tmp_.str(mode + "-" + precision));
     for (const auto& name : x.names())
-      if (block_of(name) == 3 || block_of(name) == 6)
+      if (block_of_tensor(name) == 3 || block_of_tensor(name) == 6)
         EXPECT_LT(rel_error(load_tensor(y, name), load_tensor(x, name)), tolerance) << precision << " " << name;
   }
 }
