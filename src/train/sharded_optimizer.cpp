@@ -193,10 +193,10 @@ void ShardedOptimizer::write_back() {
   for (Group& g : groups_) {
     if (g.shard) {
       if (!aliases(g.master, *g.shard)) g.shard->copy_(g.master);
-    } else if (g.layout.world == 1) {
-      if (!aliases(g.master, g.params[0])) g.params[0].copy_(g.master.view_as(g.params[0]));
-    } else {
+    } else if (g.flat.defined()) {
       g.flat.copy_(all_gather(comm_.get(), g.master.to(g.flat.scalar_type()))());
+    } else if (!aliases(g.master, g.params[0])) {  // --shard none: a tensor per group
+      g.params[0].copy_(g.master.view_as(g.params[0]));
     }
   }
 }

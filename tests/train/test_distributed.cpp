@@ -190,6 +190,24 @@ TEST_P(ShardedOptions, AccumulationCheckpointingAndBf16MatchUnsharded) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, ShardedOptions, ::testing::Values("optimizer", "gradients", "parameters"));
 
+// A single process may shard too (a world of one): every mode trains as --shard none does,
+// in bf16 as well (the split modes keep a float32 master beside each bf16 flat buffer).
+TEST_F(Sharded, OneProcessTrainsTheSameInEveryMode) {
+  LP_REQUIRE_FIXTURES();
+  const std::string extra = "--trainable blocks:3,6 --precision bf16";
+  CliResult whole = run_cli(train("none", 2, 3, extra));
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  Checkpoint x = Checkpoint::open(tmp_.str("none"));
+  for (const std::string mode : {"optimizer", "gradients", "parameters"}) {
+    CliResult split = run_cli(train(mode, 2, 3, extra + " --shard " + mode));
+    ASSERT_EQ(split.status, 0) << mode << ": " << split.err;
+    Checkpoint y = Checkpoint::open(tmp_.str(mode));
+    for (const auto& name : x.names())
+      if (block_of_tensor(name) == 3 || block_of_tensor(name) == 6)
+        EXPECT_LT(rel_error(load_tensor(y, name), load_tensor(x, name)), 1e-6) << mode << " " << name;
+  }
+}
+
 // One rank of a run started the way torchrun starts it, with the threads `launch` would give
 // it: the same thread count gives the same sums, bit for bit.
 pid_t spawn_rank(const std::string& args, int rank, int world, int port) {
