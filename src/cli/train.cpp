@@ -72,9 +72,7 @@ void print_plan(const TrainOptions& o, int world) {
   const ModelFolder folder = ModelFolder::open(o.model_dir);
   MemoryPlanInput in;
   in.config = folder.config;
-  in.trainable = resolve_trainable(o.trainable, o.also, folder.has_manifest ? std::optional<Manifest>(folder.manifest)
-                                                                             : std::nullopt,
-                                   folder.config.num_hidden_layers);
+  in.trainable = resolve_trainable(o.trainable, o.also, folder);
   in.lora = o.lora;
   in.world = world;
   in.batch = o.batch_size;

@@ -34,8 +34,10 @@ class Communicator {
   virtual Pending all_gather(torch::Tensor slice) = 0;
 };
 
-// The collectives with a single process standing for a world of one (comm == nullptr), so
-// that sharded code runs the same with and without other ranks.
+// A single process stands for a world of one (comm == nullptr), so that data-parallel and
+// sharded code runs the same with and without other ranks.
+inline int rank_of(const Communicator* comm) { return comm ? comm->rank() : 0; }
+inline int world_size_of(const Communicator* comm) { return comm ? comm->world_size() : 1; }
 torch::Tensor reduce_scatter_sum(Communicator* comm, torch::Tensor flat);
 Communicator::Pending all_gather(Communicator* comm, torch::Tensor slice);
 

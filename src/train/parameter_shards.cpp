@@ -25,7 +25,7 @@ std::vector<std::pair<size_t, NamedTensor>> block_tensors(Model& model, int64_t 
 ParameterShards::ParameterShards(Model& model, std::shared_ptr<Communicator> comm)
     : model_(model), comm_(std::move(comm)) {
   torch::NoGradGuard no_grad;
-  const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world_size() : 1;
+  const int rank = rank_of(comm_.get()), world = world_size_of(comm_.get());
   for (int64_t l = 0; l < model.n_layers(); l++) {
     std::vector<NamedTensor> frozen, trainable;
     std::vector<size_t> frozen_slots, trainable_slots;
@@ -101,14 +101,6 @@ void ParameterShards::backward_done(int64_t block) {
   std::vector<torch::Tensor> grads;
   for (size_t k : slots_[size_t(block)].trainable) grads.push_back(slots[k]->grad());
   sink_(block, reduce_scatter_sum(comm_.get(), flatten_padded(grads, b.trainable_layout, torch::kFloat)));
-}
-
-int64_t ParameterShards::resident_bytes() const {
-  int64_t n = 0;
-  for (const ShardedBlock& b : blocks_)
-    for (const torch::Tensor* t : {&b.frozen, &b.trainable})
-      if (t->defined()) n += int64_t(t->nbytes());
-  return n;
 }
 
 }  // namespace llamapro

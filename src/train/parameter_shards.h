@@ -33,7 +33,6 @@ class ParameterShards : public BlockWeightSource {
   std::vector<ShardedBlock>& blocks() { return blocks_; }
   // Where a block's reduced gradient slice (float32, summed over ranks) goes.
   void set_gradient_sink(std::function<void(int64_t block, const torch::Tensor& slice)> sink) { sink_ = std::move(sink); }
-  int64_t resident_bytes() const;  // the slices
 
   const BlockWeights& fetch(int64_t block, bool backward) override;
   void release(int64_t block) override;

@@ -1,7 +1,6 @@
 #include "train/sharded_optimizer.h"
 
 #include <cmath>
-#include <set>
 
 #include "train/distributed.h"
 #include "train/optimizer_state.h"
@@ -37,7 +36,8 @@ ShardedOptimizer::ShardedOptimizer(std::vector<NamedTensor> params, AdamWConfig 
     : config_(config), mode_(mode), comm_(std::move(comm)), shards_(shards), params_(std::move(params)) {
   torch::NoGradGuard no_grad;
   LP_CHECK((mode == ShardMode::Parameters) == (shards != nullptr), "internal: parameter shards without their mode");
-  if (comm_) rank_ = comm_->rank(), world_ = comm_->world_size();
+  rank_ = rank_of(comm_.get());
+  world_ = world_size_of(comm_.get());
   const int layout_world = mode_ == ShardMode::None ? 1 : world_;
 
   auto add_group = [&](FlatLayout layout, std::vector<torch::Tensor> tensors, torch::Tensor* shard) {
@@ -254,23 +254,17 @@ int64_t ShardedOptimizer::parameter_count() const {
   return n;
 }
 
-ResidentBytes ShardedOptimizer::resident() const {
-  std::set<const void*> seen;
-  auto bytes = [&](const torch::Tensor& t) -> int64_t {
-    if (!t.defined() || !seen.insert(t.storage().data()).second) return 0;
-    return int64_t(t.storage().nbytes());
-  };
-  ResidentBytes r;
-  for (const Group& g : groups_) {  // the model's own tensors first: a master that is one is no extra
-    for (const auto& p : g.params) bytes(p), r.gradients += bytes(p.grad());
-    if (g.shard) bytes(*g.shard);
-    bytes(g.flat);
-  }
+int64_t StorageTally::add(const torch::Tensor& t) {
+  if (!t.defined() || !seen_.insert(t.storage().data()).second) return 0;
+  return int64_t(t.storage().nbytes());
+}
+
+void ShardedOptimizer::add_resident(StorageTally& tally, ResidentBytes& bytes) const {
   for (const Group& g : groups_) {
-    r.optimizer += bytes(g.master) + bytes(g.exp_avg) + bytes(g.exp_avg_sq);
-    r.gradients += bytes(g.grad);
+    for (const auto& p : g.params) bytes.gradients += tally.add(p.grad());
+    bytes.gradients += tally.add(g.grad);
+    bytes.optimizer += tally.add(g.master) + tally.add(g.exp_avg) + tally.add(g.exp_avg_sq);
   }
-  return r;
 }
 
 torch::Tensor ShardedOptimizer::master(size_t i) const {

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,14 @@ class SavedOptimizerState;
 // Bytes of tensor storage a rank holds, each storage counted once.
 struct ResidentBytes {
   int64_t parameters = 0, gradients = 0, optimizer = 0;
+};
+
+// Counts tensor storage once however many tensors view it.
+class StorageTally {
+ public:
+  int64_t add(const torch::Tensor& t);  // the bytes t's storage adds: 0 if undefined or seen
+ private:
+  std::set<const void*> seen_;
 };
 
 class ShardedOptimizer {
@@ -60,8 +69,9 @@ class ShardedOptimizer {
   std::map<std::string, torch::Tensor> full_masters();
   const std::vector<NamedTensor>& parameters() const { return params_; }
   int64_t parameter_count() const;
-  // Optimizer state and gradients held now (parameters are the model's and the shards').
-  ResidentBytes resident() const;
+  // Adds the gradients and optimizer state held now that `tally` has not seen (the caller
+  // tallies the parameters first: a master that is a weight, or its slice, is no extra).
+  void add_resident(StorageTally& tally, ResidentBytes& bytes) const;
   // With --shard none: parameters()[i]'s float32 master (tests read the update from it).
   torch::Tensor master(size_t i) const;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "model/model_folder.h"
 #include "model/transformer.h"
 #include "util/check.h"
 #include "util/strings.h"
@@ -57,6 +58,11 @@ TrainableSpec resolve_trainable(const std::string& spec_text, const std::string&
   if (spec.embed) spec.description += " + embeddings";
   if (spec.head) spec.description += " + head (norm, lm_head)";
   return spec;
+}
+
+TrainableSpec resolve_trainable(const std::string& spec, const std::string& also, const ModelFolder& folder) {
+  return resolve_trainable(spec, also, folder.has_manifest ? std::optional<Manifest>(folder.manifest) : std::nullopt,
+                           folder.config.num_hidden_layers);
 }
 
 void apply_trainable(Model& model, const TrainableSpec& spec) {

@@ -13,6 +13,7 @@
 namespace llamapro {
 
 class Model;
+struct ModelFolder;
 
 struct TrainableSpec {
   std::vector<int64_t> blocks;  // sorted block indices
@@ -24,6 +25,8 @@ struct TrainableSpec {
 // names no block (and no extra) is an error.
 TrainableSpec resolve_trainable(const std::string& spec, const std::string& also,
                                 const std::optional<Manifest>& manifest, int64_t layers);
+// The same against a model folder: its manifest when it has one, its number of blocks.
+TrainableSpec resolve_trainable(const std::string& spec, const std::string& also, const ModelFolder& folder);
 
 // Marks the model: the spec's blocks and extras trainable, everything else frozen.
 void apply_trainable(Model& model, const TrainableSpec& spec);

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 
 #include "eval/perplexity.h"
 #include "io/safetensors.h"
@@ -64,7 +63,7 @@ json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t tota
 }  // namespace
 
 Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(std::move(options)), comm_(std::move(comm)) {
-  const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world_size() : 1;
+  const int rank = rank_of(comm_.get()), world = world_size_of(comm_.get());
   std::vector<fs::path> inputs = {o_.model_dir};
   for (const DataSource& d : o_.data) inputs.push_back(d.dir);
   for (const std::string& d : o_.eval_data) inputs.push_back(d);
@@ -76,7 +75,6 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   if (comm_ && mo.device.is_cuda()) mo.device = torch::Device(torch::kCUDA, comm_->local_rank());
   mo.dtype = o_.bf16 ? torch::kBFloat16 : torch::kFloat;
   model_ = std::make_unique<Model>(load_model(base_, mo));
-  const ModelConfig& c = model_->config();
   LP_CHECK(o_.seq_len <= model_->max_sequence_length(), "--seq-len ", o_.seq_len, " exceeds the model's ",
            model_->max_sequence_length(), " positions");
 
@@ -97,9 +95,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
     watched_.assign(all.begin() + std::ptrdiff_t(o_.data.size()), all.end());
   }
 
-  trainable_ = resolve_trainable(o_.trainable, o_.also,
-                                 base_.has_manifest ? std::optional<Manifest>(base_.manifest) : std::nullopt,
-                                 c.num_hidden_layers);
+  trainable_ = resolve_trainable(o_.trainable, o_.also, base_);
   if (o_.lora) {
     LP_CHECK(!trainable_.embed && !trainable_.head, "--also cannot be combined with --lora: adapters go on the blocks' ",
              "projections, and the embeddings and head stay frozen");
@@ -150,7 +146,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
 
 Trainer::~Trainer() = default;
 
-bool Trainer::main_rank() const { return !comm_ || comm_->rank() == 0; }
+bool Trainer::main_rank() const { return rank_of(comm_.get()) == 0; }
 
 void Trainer::resume(const SavedCheckpoint& saved) {
   const json& state = saved.state;
@@ -161,7 +157,7 @@ void Trainer::resume(const SavedCheckpoint& saved) {
   last_loss_ = json_get_or<double>(state, "loss", NAN, where);
   last_eval_step_ = json_get_or<int64_t>(state, "eval_step", -1, where);
   last_eval_loss_ = json_get_or<double>(state, "eval_loss", NAN, where);
-  const int saved_world = json_get_or<int>(state, "world_size", 1, where), world = comm_ ? comm_->world_size() : 1;
+  const int saved_world = json_get_or<int>(state, "world_size", 1, where), world = world_size_of(comm_.get());
   if (saved_world != world)
     resume_note_ = "; saved by " + std::to_string(saved_world) + " rank" + (saved_world == 1 ? "" : "s") +
                    ", the optimizer state re-sliced for " + std::to_string(world);
@@ -170,21 +166,21 @@ void Trainer::resume(const SavedCheckpoint& saved) {
 }
 
 ResidentBytes Trainer::resident() const {
-  ResidentBytes r = optimizer_->resident();
+  ResidentBytes r;
+  StorageTally tally;
   std::vector<NamedTensor> tensors = model_->named_parameters(), adapters = model_->lora_parameters();
   tensors.insert(tensors.end(), adapters.begin(), adapters.end());
-  std::set<const void*> seen;
-  for (const NamedTensor& p : tensors)
-    if (p.tensor.numel() > 0 && seen.insert(p.tensor.storage().data()).second)
-      r.parameters += int64_t(p.tensor.storage().nbytes());
-  if (shards_) r.parameters += shards_->resident_bytes();
+  for (const NamedTensor& p : tensors) r.parameters += tally.add(p.tensor);
+  if (shards_)
+    for (const ShardedBlock& b : shards_->blocks()) r.parameters += tally.add(b.frozen) + tally.add(b.trainable);
+  optimizer_->add_resident(tally, r);
   return r;
 }
 
 std::string Trainer::describe() const {
   const int64_t total = total_parameters_;
   const int64_t trainable = optimizer_->parameter_count();
-  const int world = comm_ ? comm_->world_size() : 1;
+  const int world = world_size_of(comm_.get());
   const int64_t tokens_per_step = o_.batch_size * o_.seq_len * o_.grad_accum * world;
   char buf[512];
   std::snprintf(buf, sizeof buf,
@@ -288,14 +284,14 @@ StepResult Trainer::step() {
 }
 
 int64_t Trainer::source_tokens(size_t i) const {
-  return loader_->taken()[i] * o_.batch_size * o_.seq_len * (comm_ ? comm_->world_size() : 1);
+  return loader_->taken()[i] * o_.batch_size * o_.seq_len * world_size_of(comm_.get());
 }
 
 // Dropout masks depend only on the seed, the rank and the micro-batch, so a resumed run draws
 // the same ones as an uninterrupted run.
 void Trainer::seed_dropout(int64_t micro_batch) const {
   if (!o_.lora || o_.lora->dropout == 0) return;
-  const uint64_t rank = comm_ ? uint64_t(comm_->rank()) : 0;
+  const uint64_t rank = uint64_t(rank_of(comm_.get()));
   torch::manual_seed(o_.seed * 0x9E3779B97F4A7C15ull + rank * 0x100000001B3ull + uint64_t(micro_batch));
 }
 
@@ -304,8 +300,8 @@ double Trainer::evaluate() {
   eo.seq_len = o_.seq_len;
   eo.batch_size = o_.batch_size;
   eo.max_batches = o_.eval_batches;
-  eo.rank = comm_ ? comm_->rank() : 0;
-  eo.world_size = comm_ ? comm_->world_size() : 1;
+  eo.rank = rank_of(comm_.get());
+  eo.world_size = world_size_of(comm_.get());
   eo.allow_too_small = true;
   model_->set_training(false);
   // One held-out loss, the same on every rank; NaN without a whole validation batch.
@@ -359,7 +355,7 @@ void Trainer::save_checkpoint() {
   // Every rank's loader is at the same epoch and position (the ranks move in lockstep over
   // disjoint sequences), so rank 0's state stands for all. The optimizer state is whole on
   // rank 0 too, unless it is sharded: then every rank writes its slice.
-  const int rank = comm_ ? comm_->rank() : 0, world = comm_ ? comm_->world_size() : 1;
+  const int rank = rank_of(comm_.get()), world = world_size_of(comm_.get());
   const std::vector<FlatLayout> layouts = optimizer_->layouts();
   const int files = layouts.empty() ? 1 : layouts[0].world;
   json state = {{"step", step_}, {"optimizer_steps", optimizer_->steps()}, {"tokens", tokens_seen_},

@@ -72,7 +72,7 @@ void expect_planned(const json& measured, const std::string& model, const std::s
   const ModelFolder folder = ModelFolder::open(model);
   MemoryPlanInput in;
   in.config = folder.config;
-  in.trainable = resolve_trainable(trainable, "", folder.manifest, folder.config.num_hidden_layers);
+  in.trainable = resolve_trainable(trainable, "", folder);
   in.world = world;
   in.batch = batch;
   in.seq_len = 32;
