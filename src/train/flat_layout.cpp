@@ -24,11 +24,7 @@ const char* shard_mode_name(ShardMode mode) {
 
 json FlatLayout::to_json() const {
   json list = json::array();
-  for (size_t i = 0; i < tensors.size(); i++) {
-    int64_t n = 1;
-    for (int64_t d : shapes[i]) n *= d;
-    list.push_back({tensors[i], n});
-  }
+  for (size_t i = 0; i < tensors.size(); i++) list.push_back({tensors[i], numel_of(i)});
   return {{"name", name}, {"world", world}, {"slice", slice}, {"tensors", list}};
 }
 

@@ -35,6 +35,7 @@ struct FlatLayout {
   int world = 1;
 
   int64_t padded() const { return slice * world; }
+  int64_t numel_of(size_t i) const { return c10::multiply_integers(shapes[i]); }  // tensor i's elements
   json to_json() const;  // name, world, slice, tensors as [name, numel] pairs
   static FlatLayout from_json(const json& j, const std::string& where);
 };

@@ -12,12 +12,6 @@ namespace llamapro {
 
 namespace {
 
-int64_t numel(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
 int64_t slice(int64_t n, int world) { return (n + world - 1) / world; }
 
 }  // namespace
@@ -35,7 +29,7 @@ RankMemory plan_rank_memory(const MemoryPlanInput& in, ShardMode mode) {
   int64_t rest_frozen = 0, rest_trained = 0, largest_block = 0;
   std::vector<int64_t> trained_tensors;  // --shard none: a group each
   for (const ExpectedTensor& t : model_tensors(c)) {
-    const int64_t l = layer_of(t.name), size = numel(t.shape);
+    const int64_t l = layer_of(t.name), size = c10::multiply_integers(t.shape);
     const bool is_head = t.name == "model.norm.weight" || t.name == "lm_head.weight" ||
                          (c.tie_word_embeddings && t.name == "model.embed_tokens.weight");
     const bool is_embed = t.name == "model.embed_tokens.weight";

@@ -53,7 +53,7 @@ SavedOptimizerState::SavedOptimizerState(const fs::path& dir, const json& state)
     LP_CHECK(layouts_[i].world == world_, where, ": layout \"", layouts_[i].name, "\" is for ", layouts_[i].world,
              " ranks, the checkpoint for ", world_);
     for (size_t t = 0; t < layouts_[i].tensors.size(); t++)
-      places_[layouts_[i].tensors[t]] = {i, layouts_[i].offsets[t], layouts_[i].shapes[t][0]};
+      places_[layouts_[i].tensors[t]] = {i, layouts_[i].offsets[t], layouts_[i].numel_of(t)};
   }
 }
 

@@ -82,7 +82,7 @@ const BlockWeights& ParameterShards::fetch(int64_t block, bool backward) {
   std::vector<torch::Tensor*> slots = block_weight_slots(w);
   auto place = [&](const FlatLayout& layout, const torch::Tensor& flat, const std::vector<size_t>& where, bool train) {
     for (size_t i = 0; i < layout.tensors.size(); i++) {
-      torch::Tensor t = flat.narrow(0, layout.offsets[i], c10::multiply_integers(layout.shapes[i])).view(layout.shapes[i]);
+      torch::Tensor t = flat.narrow(0, layout.offsets[i], layout.numel_of(i)).view(layout.shapes[i]);
       *slots[where[i]] = train ? t.detach().requires_grad_(true) : t;
     }
   };

@@ -69,7 +69,7 @@ ShardedOptimizer::ShardedOptimizer(std::vector<NamedTensor> params, AdamWConfig 
     const int64_t lo = r * g.layout.slice, hi = lo + g.layout.slice;
     for (size_t i = 0; i < g.layout.tensors.size(); i++) {
       const int64_t begin = std::max(lo, g.layout.offsets[i]);
-      const int64_t end = std::min(hi, g.layout.offsets[i] + int64_t(c10::multiply_integers(g.layout.shapes[i])));
+      const int64_t end = std::min(hi, g.layout.offsets[i] + g.layout.numel_of(i));
       if (begin >= end) continue;
       const int64_t at = begin - lo, n = end - begin;
       g.slots.push_back({g.master.narrow(0, at, n), g.exp_avg.narrow(0, at, n), g.exp_avg_sq.narrow(0, at, n),
@@ -241,8 +241,7 @@ std::map<std::string, torch::Tensor> ShardedOptimizer::full_masters() {
   for (const Group& g : groups_) {
     const torch::Tensor flat = g.layout.world == 1 ? g.master : all_gather(comm_.get(), g.master)();
     for (size_t i = 0; i < g.layout.tensors.size(); i++) {
-      const int64_t n = c10::multiply_integers(g.layout.shapes[i]);
-      out[g.layout.tensors[i]] = flat.narrow(0, g.layout.offsets[i], n).view(g.layout.shapes[i]);
+      out[g.layout.tensors[i]] = flat.narrow(0, g.layout.offsets[i], g.layout.numel_of(i)).view(g.layout.shapes[i]);
     }
   }
   return out;
