@@ -15,20 +15,12 @@ trap 'rm -rf "$work"' EXIT
 lscpu | grep 'Model name' || true
 echo "cores: $(nproc)"
 
-"$bin" init --preset small --seed 1 -o "$work/small" >/dev/null 2>&1
-"$bin" expand "$work/small" -o "$work/model" --add 2 >/dev/null 2>&1  # new blocks at 2 and 5
-$py - "$work/ids.jsonl" <<'PY'
-import random, sys
-random.seed(0)
-with open(sys.argv[1], "w") as f:
-    for _ in range(64):
-        f.write('{"ids": [' + ",".join(str(random.randrange(0, 256)) for _ in range(1024)) + ']}\n')
-PY
-"$bin" data prepare --tokenizer "$work/model" --input "$work/ids.jsonl" -o "$work/data" --val-fraction 0 --no-progress >/dev/null
+source "$(dirname "$0")/../small_expanded.sh"
+small_expanded "$bin" "$work"  # $work/small, $work/expanded, $work/data
 
 run() {  # trainable, mode -> "seconds/step parameters gradients optimizer" (rank 0)
   rm -rf "$work/out"
-  "$bin" launch --nproc-per-node 2 -- train "$work/model" --data "$work/data" -o "$work/out" --trainable "$1" \
+  "$bin" launch --nproc-per-node 2 -- train "$work/expanded" --data "$work/data" -o "$work/out" --trainable "$1" \
     --shard "$2" --seq-len 256 --batch-size 2 --steps "$steps" --lr 1e-4 --no-progress >/dev/null 2>&1
   $py -c 'import json, sys
 r = [json.loads(l) for l in open(sys.argv[1]) if "tokens_per_s" in l]

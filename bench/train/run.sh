@@ -19,21 +19,13 @@ trap 'rm -rf "$work"' EXIT
 lscpu | grep 'Model name' || true
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 
-"$bin" init --preset small --seed 1 -o "$work/small" >/dev/null 2>&1
-"$bin" expand "$work/small" -o "$work/bench" --add 2 >/dev/null 2>&1  # new blocks at 2 and 5
+source "$(dirname "$0")/../small_expanded.sh"
+small_expanded "$bin" "$work"  # $work/small, $work/expanded, $work/data
 sed -e 's/"hidden_size": 512/"hidden_size": 1024/' -e 's/"intermediate_size": 1376/"intermediate_size": 2816/' \
   -e 's/"num_attention_heads": 8/"num_attention_heads": 16/' -e 's/"num_key_value_heads": 8/"num_key_value_heads": 16/' \
   -e 's/"num_hidden_layers": 4/"num_hidden_layers": 6/' "$work/small/config.json" > "$work/wide.json"
 "$bin" init --config "$work/wide.json" --seed 1 -o "$work/wide-base" >/dev/null 2>&1
 "$bin" expand "$work/wide-base" -o "$work/wide" --add 2 >/dev/null 2>&1  # new blocks at 3 and 7
-$py - "$work/ids.jsonl" <<'PY'
-import random, sys
-random.seed(0)
-with open(sys.argv[1], "w") as f:
-    for _ in range(64):
-        f.write('{"ids": [' + ",".join(str(random.randrange(0, 256)) for _ in range(1024)) + ']}\n')
-PY
-"$bin" data prepare --tokenizer "$work/bench" --input "$work/ids.jsonl" -o "$work/data" --val-fraction 0 --no-progress >/dev/null
 
 mean_rate() {  # metrics.jsonl -> mean tokens/s over the steps after the first two
   $py -c 'import json, sys
@@ -66,8 +58,8 @@ compare() {  # label, model, our trainable, peer blocks, seq, batch, target
   printf "%-34s %10.0f %10.0f %6.2fx %7.0f MB %7.0f MB %6s\n" "$1" "$a" "$b" "$(echo "$a / $b" | bc -l)" \
     "$(echo "$ra / 1024" | bc -l)" "$(echo "$rb / 1024" | bc -l)" "$7"
 }
-compare "bench 6x512, LLaMA Pro (2 new)" "$work/bench" newest 2,5 256 4 ">=1.3x"
-compare "bench 6x512, full fine-tuning" "$work/bench" all all 256 4 ">=1.15x"
+compare "bench 6x512, LLaMA Pro (2 new)" "$work/expanded" newest 2,5 256 4 ">=1.3x"
+compare "bench 6x512, full fine-tuning" "$work/expanded" all all 256 4 ">=1.15x"
 compare "wide 8x1024, LLaMA Pro (2 new)" "$work/wide" newest 3,7 512 2 ">=1.3x"
 compare "wide 8x1024, full fine-tuning" "$work/wide" all all 512 2 ">=1.15x"
 # What both sides are bound by: libtorch's float32 matmul rate at the bench shape's sizes.
