@@ -83,12 +83,14 @@ void print_plan(const TrainOptions& o, int world) {
 }
 
 void run_train(const TrainOptions& options, int collective_timeout) {
+  // From here the first SIGINT/SIGTERM asks to stop after a step with a checkpoint saved; set
+  // before the setup, so that a signal forwarded to ranks still loading is a request there too.
+  request_graceful_stop();
   auto comm = communicator_from_env(options.device, collective_timeout);
   const bool main_rank = !comm || comm->rank() == 0;
   Trainer trainer(options, comm);
   if (main_rank) std::printf("%s\n", trainer.describe().c_str());
   std::fflush(stdout);
-  request_graceful_stop();  // the first SIGINT/SIGTERM: save a checkpoint, then stop
 
   if (options.eval_every > 0 && trainer.step_count() == 0) {  // where the curves start
     const double eval = trainer.evaluate();
@@ -109,7 +111,8 @@ void run_train(const TrainOptions& options, int collective_timeout) {
                      std::exp(eval), per_source(trainer).c_str());
     }
     if (trainer.should_save()) trainer.save_checkpoint();
-    if (int sig = stop_requested()) {
+    if (int sig = trainer.agree_on_stop(stop_requested())) {
+      stop_as_if(sig);  // the exit status of a stopped run on every rank
       trainer.save_checkpoint();
       if (main_rank)
         std::fprintf(stderr, "\nstopped by %s at step %lld; checkpoint saved, rerun the same command to resume\n",

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -386,6 +387,12 @@ void Trainer::save_checkpoint() {
       fs::rename(run_->rank_files(step_) / optimizer_file_name(r, files), stage / optimizer_file_name(r, files));
   });
   if (comm_) comm_->barrier();
+}
+
+int Trainer::agree_on_stop(int local_signal) {
+  if (!comm_) return local_signal;
+  const bool any = comm_->all_reduce_mean(local_signal != 0 ? 1.0 : 0.0) > 0;
+  return !any ? 0 : local_signal != 0 ? local_signal : SIGTERM;
 }
 
 void Trainer::export_model() {

@@ -91,6 +91,9 @@ class Trainer {
   void export_model();        // the trained model as a complete HF folder in out_dir
   bool should_eval() const;
   bool should_save() const;
+  // The stop signal every rank acts on after this step (0: go on): any rank's request stops
+  // them all at the same step, even when a forwarded signal reached them on either side of it.
+  int agree_on_stop(int local_signal);
 
   // The pieces of a step, exposed for conformance tests: loss of one micro-batch with its
   // gradients accumulated (scaled by 1/grad_accum), and the optimizer update.

@@ -122,5 +122,9 @@ void without_interrupt(const std::function<void()>& fn) {
 
 void request_graceful_stop() { g_graceful.store(true); }
 int stop_requested() { return g_stop.load(); }
+void stop_as_if(int sig) {
+  int expected = 0;
+  g_stop.compare_exchange_strong(expected, sig);
+}
 
 }  // namespace llamapro

@@ -36,5 +36,7 @@ void without_interrupt(const std::function<void()>& fn);
 // safe point and returns, and main exits with 128 + that signal.
 void request_graceful_stop();
 int stop_requested();  // the signal that asked to stop, or 0
+// Stops as if `sig` had arrived here (another rank of the job received it), unless a signal did.
+void stop_as_if(int sig);
 
 }  // namespace llamapro

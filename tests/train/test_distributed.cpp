@@ -325,6 +325,24 @@ TEST_F(Sharded, SigtermReachesEveryRankAndEachSavesItsSlice) {
   EXPECT_TRUE(fs::exists(fs::path(newest) / optimizer_file_name(1, 2)));
 }
 
+// torchrun forwards a signal to every rank, a scheduler may send it to one: either way the
+// ranks agree after a step to stop there together, each saving its slice.
+TEST_F(Sharded, ASignalToOneRankStopsEveryRankAtTheSameStep) {
+  LP_REQUIRE_FIXTURES();
+  const int port = 20000 + (getpid() + 7) % 20000;
+  const std::string args = train("b", 2, 100000, "--shard optimizer");
+  pid_t r0 = spawn_rank(args, 0, 2, port), r1 = spawn_rank(args, 1, 2, port);
+  ASSERT_TRUE(wait_for(tmp_.str("b/metrics.jsonl"), 60));
+  kill(r1, SIGTERM);
+  EXPECT_EQ(wait_status(r1), 128 + SIGTERM);
+  EXPECT_EQ(wait_status(r0), 128 + SIGTERM);
+  std::string newest;
+  for (auto& e : fs::directory_iterator(tmp_.str("b/checkpoints"))) newest = std::max(newest, e.path().string());
+  ASSERT_FALSE(newest.empty());
+  EXPECT_TRUE(fs::exists(fs::path(newest) / optimizer_file_name(0, 2)));
+  EXPECT_TRUE(fs::exists(fs::path(newest) / optimizer_file_name(1, 2)));
+}
+
 TEST_F(Sharded, BadInputGivesOneErrorLine) {
   LP_REQUIRE_FIXTURES();
   for (const std::string& args :
