@@ -4,6 +4,7 @@
 //
 //   bench_train [--preset llama2-7b] [--layers 40] [--add 8] [--seq 4096] [--batch 1] [--steps 6]
 //               [--device cuda] [--precision bf16] [--full] [--activation-checkpointing]
+//               [--profile TRACE.json]   (libtorch's per-op trace of the steps after warm-up)
 #include <torch/torch.h>
 
 #ifdef LLAMAPRO_WITH_CUDA  // set by CMake when libtorch has CUDA
@@ -11,8 +12,10 @@
 #endif
 
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <string>
 
@@ -47,6 +50,7 @@ int main(int argc, char** argv) try {
   std::string preset = "llama2-7b", device = "cuda", precision = "bf16";
   int64_t layers = 40, add = 8, seq = 4096, batch = 1, steps = 6;
   bool full = false, checkpointing = false;
+  std::string profile;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&] {
@@ -63,6 +67,7 @@ int main(int argc, char** argv) try {
     else if (a == "--precision") precision = next();
     else if (a == "--full") full = true;
     else if (a == "--activation-checkpointing") checkpointing = true;
+    else if (a == "--profile") profile = next();
     else LP_FAIL("unknown argument ", a);
   }
   json j = preset_config(preset);
@@ -89,7 +94,9 @@ int main(int argc, char** argv) try {
   torch::Tensor ids = torch::randint(0, c.vocab_size, {batch, seq}, torch::TensorOptions().dtype(torch::kLong).device(mo.device));
   double seconds = 0;
   int64_t timed = 0;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
   for (int64_t s = 0; s < steps; s++) {
+    if (s == 2 && !profile.empty()) recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
     auto t0 = std::chrono::steady_clock::now();
     torch::Tensor loss = fused_next_token_loss(model.final_hidden(ids), model.weights().lm_head, ids);
     loss.backward();
@@ -102,6 +109,7 @@ int main(int argc, char** argv) try {
       timed++;
     }
   }
+  recording.reset();  // writes the trace
   const double rate = double(batch * seq * timed) / seconds;
   std::printf("%s x %lld blocks (%s params), %s, trainable: %s (%s), seq %lld x batch %lld, %s%s\n", preset.c_str(),
               (long long)layers, format_count(double(params)).c_str(), device.c_str(), full ? "all blocks" : "new blocks only",

@@ -23,8 +23,8 @@ void rope(float* x, const float* cos, const float* sin, int64_t head_dim);
 // scores_s value_s. Keys and values of consecutive positions are `stride` floats apart.
 void attend(const float* q, const float* keys, const float* values, int64_t stride, int64_t n, int64_t head_dim,
             float scale, float* scores, float* out);
-// In-place softmax of n scores.
-void softmax(float* x, int64_t n);
+// In-place softmax of n scores; returns their log-sum-exp.
+float softmax(float* x, int64_t n);
 // Cross-entropy of one row of logits against `target`, returned (log-sum-exp minus the
 // target's logit), and the row overwritten with its gradient times `scale`:
 // scale * (softmax(logits) - onehot(target)).

@@ -1,6 +1,7 @@
 // attention.cpp — grouped-query causal self-attention and its KV cache (see attention.h).
 #include "model/attention.h"
 
+#include "model/causal_attention.h"
 #include "model/compat.h"
 #include "model/rope.h"
 #include "util/check.h"
@@ -64,10 +65,6 @@ torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape&
     k = cache->k(layer).narrow(2, 0, S);  // (B, NKV, S, HD)
     v = cache->v(layer).narrow(2, 0, S);
   }
-  const int64_t n_rep = s.n_head / s.n_kv_head;
-  k = repeat_kv(k, n_rep);  // (B, NH, S, HD)
-  v = repeat_kv(v, n_rep);
-
   // Query i sits at position start + i and may see keys 0 .. start + i (packed rows: the
   // caller's mask, which also keeps each document to itself).
   torch::Tensor mask = at.mask;
@@ -79,7 +76,13 @@ torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape&
     auto kpos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
     mask = kpos.unsqueeze(0) <= qpos.unsqueeze(1);  // (T, S) bool
   }
-  auto y = compat::attention(q, k, v, mask, causal);                   // (B, NH, T, HD)
+  torch::Tensor y;  // (B, NH, T, HD)
+  if (causal && causal_attention_applies(q)) {
+    y = causal_attention(q, k, v);
+  } else {
+    const int64_t n_rep = s.n_head / s.n_kv_head;
+    y = compat::attention(q, repeat_kv(k, n_rep), repeat_kv(v, n_rep), mask, causal);
+  }
   y = y.transpose(1, 2).contiguous().view({B, T, s.n_head * s.head_dim});  // (B, T, NH*HD)
   return project(y, w.wo, w.bo, w.o_lora, training);                    // (B, T, C)
 }
