@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "model/cpu_gemm.h"
 #include "util/check.h"
 #include "util/interrupt.h"
 #include "util/memory.h"
@@ -54,6 +55,7 @@ std::string unknown_command(const CLI::App& app, const std::string& word) {
 
 int main(int argc, char** argv) {
   llamapro::keep_freed_memory_for_reuse();
+  llamapro::use_available_cpus();
   llamapro::install_interrupt_handler();
   CLI::App app{"llamapro: grow LLaMA-family models by block expansion (LLaMA Pro)", "llamapro"};
   app.require_subcommand(1);

@@ -9,6 +9,7 @@
 
 #include "io/checkpoint.h"
 #include "model/compat.h"
+#include "model/linear.h"
 #include "model/load.h"
 #include "model/model_folder.h"
 #include "model/rope.h"
@@ -74,7 +75,7 @@ class StreamedModel {
     const int64_t rows = 4096;
     for (int64_t v0 = 0; v0 < c.vocab_size; v0 += rows) {
       const int64_t n = std::min(rows, c.vocab_size - v0);
-      logits.narrow(-1, v0, n).copy_(torch::linear(x, w.lm_head.narrow(0, v0, n).to(device_, torch::kFloat)));
+      logits.narrow(-1, v0, n).copy_(linear_layer(x, w.lm_head.narrow(0, v0, n).to(device_, torch::kFloat)));
     }
     release(*folder_.checkpoint, {std::string(c.tie_word_embeddings ? kEmbedTokens : kLmHead), std::string(kFinalNorm)});
     return logits;

@@ -55,7 +55,7 @@ torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape&
   k = apply_rope(k, at.cos, at.sin);
 
   int64_t S = T;
-  LP_CHECK(!(cache && at.mask.defined()), "internal: packed rows cannot use a KV cache");
+  LP_CHECK(!(cache && (at.mask.defined() || at.first_key.defined())), "internal: packed rows cannot use a KV cache");
   if (cache) {
     LP_CHECK(start + T <= cache->capacity(), "KV cache full: ", start + T, " positions, capacity ", cache->capacity());
     LP_CHECK(cache->batch() == B, "KV cache was made for batch ", cache->batch(), ", got ", B);
@@ -65,21 +65,21 @@ torch::Tensor attention_forward(const AttentionWeights& w, const AttentionShape&
     k = cache->k(layer).narrow(2, 0, S);  // (B, NKV, S, HD)
     v = cache->v(layer).narrow(2, 0, S);
   }
-  // Query i sits at position start + i and may see keys 0 .. start + i (packed rows: the
-  // caller's mask, which also keeps each document to itself).
-  torch::Tensor mask = at.mask;
-  bool causal = false;
-  if (!mask.defined() && S == T) {
-    causal = T > 1;
-  } else if (!mask.defined() && T > 1) {
-    auto qpos = torch::arange(start, start + T, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-    auto kpos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-    mask = kpos.unsqueeze(0) <= qpos.unsqueeze(1);  // (T, S) bool
-  }
   torch::Tensor y;  // (B, NH, T, HD)
-  if (causal && causal_attention_applies(q)) {
-    y = causal_attention(q, k, v);
+  if (S == T && causal_attention_applies(q.device(), q.scalar_type(), s.head_dim)) {
+    y = causal_attention(q, k, v, at.first_key);
   } else {
+    // Query i sits at position start + i and may see keys 0 .. start + i (packed rows: the
+    // caller's mask, which also keeps each document to itself).
+    torch::Tensor mask = at.mask;
+    bool causal = false;
+    if (!mask.defined() && S == T) {
+      causal = T > 1;
+    } else if (!mask.defined() && T > 1) {
+      auto qpos = torch::arange(start, start + T, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+      auto kpos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+      mask = kpos.unsqueeze(0) <= qpos.unsqueeze(1);  // (T, S) bool
+    }
     const int64_t n_rep = s.n_head / s.n_kv_head;
     y = compat::attention(q, repeat_kv(k, n_rep), repeat_kv(v, n_rep), mask, causal);
   }

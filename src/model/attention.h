@@ -57,7 +57,10 @@ struct AttentionShape {
 struct TokenPlacement {
   torch::Tensor cos, sin;  // rotary tables: (T, HD), or (B, 1, T, HD) for a position per token
   int64_t start = 0;       // position of the first token (after the cached ones)
-  torch::Tensor mask;      // packed rows: (B, 1, T, T) bool, true = may attend; replaces the causal mask
+  // Packed rows: the causal mask within each document, as (B, 1, T, T) bool (true = may attend)
+  // where model/causal_attention does not apply, and as each query's document start (B, T) int64.
+  torch::Tensor mask;
+  torch::Tensor first_key;
 };
 
 // x (B, T, C) -> (B, T, C). With a cache, the new keys/values are stored at [start, start + T)

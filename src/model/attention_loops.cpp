@@ -95,72 +95,95 @@ std::vector<float> pack_panels(Rows x, int64_t T, int64_t HD) {
   return out;
 }
 
-// scores (R, ld) = queries (R, HD) . keys^T for keys 0 .. n (n rounded up to a panel).
-void scores_of(Rows queries, int64_t R, const std::vector<float>& panels, int64_t n, int64_t HD, float* scores,
-               int64_t ld) {
-  for (int64_t p = 0; p * kPanel < n; p++)
+// scores (R, ld) = queries (R, HD) . keys^T for keys lo .. n (lo a multiple of the panel, n
+// rounded up to one): column c holds key lo + c.
+void scores_of(Rows queries, int64_t R, const std::vector<float>& panels, int64_t lo, int64_t n, int64_t HD,
+               float* scores, int64_t ld) {
+  for (int64_t p = lo / kPanel; p * kPanel < n; p++)
     matmul(R, kPanel, HD, rows_of(queries.data, queries.ld), panels.data() + p * HD * kPanel, kPanel,
-           scores + p * kPanel, ld, false);
+           scores + p * kPanel - lo, ld, false);
 }
 
 void zero_rows(MutableRows x, int64_t T, int64_t HD) {
   for (int64_t i = 0; i < T; i++) std::fill(x.data + i * x.ld, x.data + i * x.ld + HD, 0.0f);
 }
 
+// The keys a block of queries [i0, i0 + R) sees: from `lo` (its first query's first key,
+// rounded down to a panel) to n, and for each query the columns [first, last] of its row.
+struct Block {
+  int64_t i0, R, lo, n;
+  int64_t first(const int64_t* first_key, int64_t r) const { return (first_key ? first_key[i0 + r] : 0) - lo; }
+  int64_t last(int64_t r) const { return i0 + r - lo; }
+};
+
+Block block_at(int64_t i0, int64_t T, const int64_t* first_key) {
+  const int64_t R = std::min(kQueries, T - i0);
+  return {i0, R, first_key ? first_key[i0] / kPanel * kPanel : 0, i0 + R};
+}
+
 }  // namespace
 
-void causal_forward(Rows q, Rows k, Rows v, int64_t T, int64_t HD, float scale, MutableRows out, float* lse) {
+void causal_forward(Rows q, Rows k, Rows v, const int64_t* first_key, int64_t T, int64_t HD, float scale,
+                    MutableRows out, float* lse) {
   const int64_t ld = round_up(T, kPanel);
   const std::vector<float> k_panels = pack_panels(k, T, HD);
   std::vector<float> scores(size_t(kQueries * ld));
   for (int64_t i0 = 0; i0 < T; i0 += kQueries) {
-    const int64_t R = std::min(kQueries, T - i0), n = i0 + R;
-    scores_of({q.data + i0 * q.ld, q.ld}, R, k_panels, n, HD, scores.data(), ld);
-    for (int64_t r = 0; r < R; r++) {
+    const Block b = block_at(i0, T, first_key);
+    scores_of({q.data + i0 * q.ld, q.ld}, b.R, k_panels, b.lo, b.n, HD, scores.data(), ld);
+    for (int64_t r = 0; r < b.R; r++) {
       float* row = scores.data() + r * ld;
-      const int64_t seen = i0 + r + 1;  // keys 0 .. i0 + r
-      for (int64_t j = 0; j < seen; j++) row[j] *= scale;
-      lse[i0 + r] = vec::softmax(row, seen);
-      std::fill(row + seen, row + n, 0.0f);
+      const int64_t first = b.first(first_key, r), last = b.last(r);
+      for (int64_t j = first; j <= last; j++) row[j] *= scale;
+      lse[i0 + r] = vec::softmax(row + first, last - first + 1);
+      std::fill(row, row + first, 0.0f);
+      std::fill(row + last + 1, row + (b.n - b.lo), 0.0f);
     }
-    matmul(R, HD, n, rows_of(scores.data(), ld), v.data, v.ld, out.data + i0 * out.ld, out.ld, false);
+    matmul(b.R, HD, b.n - b.lo, rows_of(scores.data(), ld), v.data + b.lo * v.ld, v.ld, out.data + i0 * out.ld,
+           out.ld, false);
   }
 }
 
-void causal_backward(Rows q, Rows k, Rows v, Rows out, const float* lse, Rows d_out, int64_t T, int64_t HD,
-                     float scale, MutableRows d_q, MutableRows d_k, MutableRows d_v) {
+void causal_backward(Rows q, Rows k, Rows v, const int64_t* first_key, Rows out, const float* lse, Rows d_out,
+                     int64_t T, int64_t HD, float scale, MutableRows d_q, MutableRows d_k, MutableRows d_v) {
   const int64_t ld = round_up(T, kPanel);
   const std::vector<float> k_panels = pack_panels(k, T, HD), v_panels = pack_panels(v, T, HD);
   std::vector<float> probs(size_t(kQueries * ld)), d_scores(size_t(kQueries * ld));
   zero_rows(d_k, T, HD);
   zero_rows(d_v, T, HD);
   for (int64_t i0 = 0; i0 < T; i0 += kQueries) {
-    const int64_t R = std::min(kQueries, T - i0), n = i0 + R;
+    const Block b = block_at(i0, T, first_key);
+    const int64_t width = b.n - b.lo;
     const Rows q_block{q.data + i0 * q.ld, q.ld}, d_out_block{d_out.data + i0 * d_out.ld, d_out.ld};
-    scores_of(q_block, R, k_panels, n, HD, probs.data(), ld);       // the forward's scores again
-    scores_of(d_out_block, R, v_panels, n, HD, d_scores.data(), ld);  // d_probs = d_out . v^T
-    for (int64_t r = 0; r < R; r++) {
-      const int64_t i = i0 + r, seen = i + 1;
+    scores_of(q_block, b.R, k_panels, b.lo, b.n, HD, probs.data(), ld);       // the forward's scores again
+    scores_of(d_out_block, b.R, v_panels, b.lo, b.n, HD, d_scores.data(), ld);  // d_probs = d_out . v^T
+    for (int64_t r = 0; r < b.R; r++) {
+      const int64_t i = i0 + r, first = b.first(first_key, r), last = b.last(r);
       float* p = probs.data() + r * ld;
       float* ds = d_scores.data() + r * ld;
       // softmax backward: d_score_j = p_j (d_p_j - sum_l p_l d_p_l), and sum_l p_l d_p_l = d_out_i . out_i.
       const float d_dot = vec::dot(d_out.data + i * d_out.ld, out.data + i * out.ld, HD);
-      int64_t j = 0;
-      for (; j + 8 <= seen; j += 8) {
+      int64_t j = first;
+      for (; j + 8 <= last + 1; j += 8) {
         const v8 pj = exp8(load8(p + j) * scale - lse[i]);
         store8(p + j, pj);
         store8(ds + j, pj * (load8(ds + j) - d_dot) * scale);
       }
-      for (; j < seen; j++) {
+      for (; j <= last; j++) {
         p[j] = std::exp(p[j] * scale - lse[i]);
         ds[j] = p[j] * (ds[j] - d_dot) * scale;
       }
-      std::fill(p + seen, p + n, 0.0f);
-      std::fill(ds + seen, ds + n, 0.0f);
+      for (float* row : {p, ds}) {
+        std::fill(row, row + first, 0.0f);
+        std::fill(row + last + 1, row + width, 0.0f);
+      }
     }
-    matmul(R, HD, n, rows_of(d_scores.data(), ld), k.data, k.ld, d_q.data + i0 * d_q.ld, d_q.ld, false);
-    matmul(n, HD, R, columns_of(probs.data(), ld), d_out_block.data, d_out_block.ld, d_v.data, d_v.ld, true);
-    matmul(n, HD, R, columns_of(d_scores.data(), ld), q_block.data, q_block.ld, d_k.data, d_k.ld, true);
+    matmul(b.R, HD, width, rows_of(d_scores.data(), ld), k.data + b.lo * k.ld, k.ld, d_q.data + i0 * d_q.ld,
+           d_q.ld, false);
+    matmul(width, HD, b.R, columns_of(probs.data(), ld), d_out_block.data, d_out_block.ld, d_v.data + b.lo * d_v.ld,
+           d_v.ld, true);
+    matmul(width, HD, b.R, columns_of(d_scores.data(), ld), q_block.data, q_block.ld, d_k.data + b.lo * d_k.ld,
+           d_k.ld, true);
   }
 }
 

@@ -21,13 +21,15 @@ struct MutableRows {
   int64_t ld;
 };
 
-// out_i = sum_{j <= i} softmax_j(scale q_i . k_j) v_j, and lse_i the log-sum-exp of query i's
-// scaled scores.
-void causal_forward(Rows q, Rows k, Rows v, int64_t T, int64_t head_dim, float scale, MutableRows out, float* lse);
+// out_i = sum_{f_i <= j <= i} softmax_j(scale q_i . k_j) v_j, and lse_i the log-sum-exp of
+// query i's scaled scores. f_i = first_key[i] (the start of query i's document in a packed row,
+// non-decreasing), or 0 for every query when first_key is null.
+void causal_forward(Rows q, Rows k, Rows v, const int64_t* first_key, int64_t T, int64_t head_dim, float scale,
+                    MutableRows out, float* lse);
 
 // The gradients of causal_forward's output given d_out: d_q, d_k and d_v are written (not
 // accumulated into).
-void causal_backward(Rows q, Rows k, Rows v, Rows out, const float* lse, Rows d_out, int64_t T, int64_t head_dim,
-                     float scale, MutableRows d_q, MutableRows d_k, MutableRows d_v);
+void causal_backward(Rows q, Rows k, Rows v, const int64_t* first_key, Rows out, const float* lse, Rows d_out,
+                     int64_t T, int64_t head_dim, float scale, MutableRows d_q, MutableRows d_k, MutableRows d_v);
 
 }  // namespace llamapro::attn

@@ -1,6 +1,7 @@
 // lora.cpp — the adapter's projection and target names (see lora.h).
 #include "model/lora.h"
 
+#include "model/linear.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
 #include "util/strings.h"
@@ -59,10 +60,10 @@ LoraTarget parse_lora_target(const std::string& name) {
 
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                       const LoraPair& lora, bool training) {
-  auto y = torch::linear(x, weight, bias);
+  auto y = linear_layer(x, weight, bias);
   if (!lora.a.defined()) return y;
   auto in = training && lora.dropout > 0 ? torch::dropout(x, lora.dropout, /*train=*/true) : x;
-  return y + torch::linear(torch::linear(in, lora.a), lora.b) * lora.scale;
+  return y + linear_layer(linear_layer(in, lora.a), lora.b) * lora.scale;
 }
 
 }  // namespace llamapro

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include "infer/vector_math.h"
+#include "model/linear.h"
 #include "util/check.h"
 
 namespace llamapro {
@@ -64,13 +65,16 @@ struct FusedHeadLoss : public torch::autograd::Function<FusedHeadLoss> {
     for (int64_t r0 = 0; r0 < N; r0 += chunk) {
       const int64_t R = std::min(chunk, N - r0);
       auto h = hidden.narrow(0, r0, R);                                         // (R, C)
-      auto logits = torch::linear(h, head).to(torch::kFloat).contiguous();      // (R, V)
+      auto logits = linear_layer(h, head).to(torch::kFloat).contiguous();       // (R, V)
       auto s = scale.narrow(0, r0, R);
       total += (cross_entropy_grad_rows(logits, target.narrow(0, r0, R), s) * s).sum();
       if (!grad_hidden && !grad_head) continue;  // evaluation: the loss is all
       auto grad = logits.to(head.scalar_type());  // now d loss / d logits
-      if (grad_hidden) d_hidden.narrow(0, r0, R).copy_(grad.mm(head));
-      if (grad_head) d_head.addmm_(grad.t(), h);
+      if (grad_hidden) {
+        torch::Tensor rows = d_hidden.narrow(0, r0, R);
+        matmul_into(rows, grad, head, false);
+      }
+      if (grad_head) matmul_into(d_head, grad.t(), h, true);
     }
     ctx->saved_data["d_hidden"] = d_hidden;
     ctx->saved_data["d_head"] = d_head;

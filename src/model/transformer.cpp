@@ -4,6 +4,8 @@
 #include <optional>
 
 #include "io/checkpoint.h"
+#include "model/causal_attention.h"
+#include "model/linear.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
 
@@ -61,14 +63,16 @@ torch::Tensor Model::run_block(int64_t l, const torch::Tensor& x, const TokenPla
 struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x, torch::Tensor cos,
                                torch::Tensor sin, torch::Tensor anchor, const Model* model, int64_t layer,
-                               const torch::Tensor* mask) {
+                               const TokenPlacement* at) {
     ctx->save_for_backward({x, cos, sin});
-    if (mask->defined()) ctx->saved_data["mask"] = *mask;  // packed rows (never an autograd input)
+    // Packed rows (never autograd inputs).
+    if (at->mask.defined()) ctx->saved_data["mask"] = at->mask;
+    if (at->first_key.defined()) ctx->saved_data["first_key"] = at->first_key;
     ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
     ctx->saved_data["layer"] = layer;
     ctx->saved_data["rng"] = at::globalContext().defaultGenerator(x.device()).get_state();
     torch::NoGradGuard no_grad;
-    return model->run_block(layer, x, {cos, sin, 0, *mask}, nullptr);
+    return model->run_block(layer, x, {cos, sin, 0, at->mask, at->first_key}, nullptr);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -77,14 +81,17 @@ struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
     const auto* model = reinterpret_cast<const Model*>(ctx->saved_data["model"].toInt());
     const int64_t layer = ctx->saved_data["layer"].toInt();
     torch::Tensor x = saved[0].detach().requires_grad_(saved[0].requires_grad());
-    const torch::Tensor mask = ctx->saved_data.count("mask") ? ctx->saved_data["mask"].toTensor() : torch::Tensor();
+    auto saved_tensor = [&](const char* name) {
+      return ctx->saved_data.count(name) ? ctx->saved_data[name].toTensor() : torch::Tensor();
+    };
     torch::Tensor y;
     {
       auto generator = at::globalContext().defaultGenerator(x.device());
       const torch::Tensor now = generator.get_state();
       generator.set_state(ctx->saved_data["rng"].toTensor());
       torch::AutoGradMode enable(true);
-      y = model->run_block(layer, x, {saved[1], saved[2], 0, mask}, nullptr, /*backward=*/true);
+      y = model->run_block(layer, x, {saved[1], saved[2], 0, saved_tensor("mask"), saved_tensor("first_key")}, nullptr,
+                           /*backward=*/true);
       generator.set_state(now);
     }
     torch::autograd::backward({y}, {grad_out[0]});
@@ -92,22 +99,22 @@ struct CheckpointedBlock : public torch::autograd::Function<CheckpointedBlock> {
       model->weight_source_->backward_done(layer);
       model->weight_source_->release(layer);
     }
-    // x, cos, sin, anchor (its gradient was accumulated above), model, layer, mask
+    // x, cos, sin, anchor (its gradient was accumulated above), model, layer, placement
     return {x.requires_grad() ? x.grad() : torch::Tensor(), {}, {}, {}, {}, {}, {}};
   }
 };
 
 torch::Tensor Model::forward(const torch::Tensor& ids, KVCache* cache, std::vector<torch::Tensor>* block_outputs) const {
-  return torch::linear(run(ids, cache, block_outputs, nullptr), w_.lm_head);  // (B, T, V)
+  return linear_layer(run(ids, cache, block_outputs, nullptr), w_.lm_head);  // (B, T, V)
 }
 
 torch::Tensor Model::forward(const torch::Tensor& ids, const PackedRows& rows) const {
-  return torch::linear(final_hidden(ids, rows), w_.lm_head);
+  return linear_layer(final_hidden(ids, rows), w_.lm_head);
 }
 
 torch::Tensor Model::last_logits(const torch::Tensor& ids, KVCache* cache) const {
   auto hidden = run(ids, cache, nullptr, nullptr);                             // (B, T, C)
-  return torch::linear(hidden.select(1, hidden.size(1) - 1), w_.lm_head);  // (B, V)
+  return linear_layer(hidden.select(1, hidden.size(1) - 1), w_.lm_head);  // (B, V)
 }
 
 torch::Tensor Model::final_hidden(const torch::Tensor& ids) const { return run(ids, nullptr, nullptr, nullptr); }
@@ -136,9 +143,14 @@ torch::Tensor Model::run(const torch::Tensor& ids, KVCache* cache, std::vector<t
   at.start = start;
   if (rows) {
     std::tie(at.cos, at.sin) = rope_.cos_sin(rows->positions.to(options_.device), options_.dtype);  // (B, 1, T, HD)
-    auto seg = rows->segments.to(options_.device);                                                   // (B, T)
-    auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(options_.device)).tril();
-    at.mask = (seg.unsqueeze(2) == seg.unsqueeze(1)).logical_and(causal).unsqueeze(1);  // (B, 1, T, T)
+    auto positions = rows->positions.to(options_.device, torch::kLong);                               // (B, T)
+    // Documents are contiguous and their positions start at 0: each one starts at i - position.
+    at.first_key = torch::arange(T, positions.options()).unsqueeze(0) - positions;  // (B, T)
+    if (!causal_attention_applies(options_.device, options_.dtype, config_.head_dim)) {
+      auto seg = rows->segments.to(options_.device);  // (B, T)
+      auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(options_.device)).tril();
+      at.mask = (seg.unsqueeze(2) == seg.unsqueeze(1)).logical_and(causal).unsqueeze(1);  // (B, 1, T, T)
+    }
   } else {
     std::tie(at.cos, at.sin) = rope_.cos_sin(start, T, options_.dtype);  // (T, HD)
   }
@@ -154,7 +166,7 @@ torch::Tensor Model::run(const torch::Tensor& ids, KVCache* cache, std::vector<t
     if (l < first_graph) no_grad.emplace();
     if ((checkpointing_ || weight_source_) && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
       torch::Tensor anchor = graph_anchor(l);
-      x = CheckpointedBlock::apply(x, at.cos, at.sin, anchor.defined() ? anchor : x, this, l, &at.mask);
+      x = CheckpointedBlock::apply(x, at.cos, at.sin, anchor.defined() ? anchor : x, this, l, &at);
     } else {
       x = run_block(l, x, at, cache);
     }

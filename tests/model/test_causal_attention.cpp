@@ -12,13 +12,16 @@
 namespace llamapro {
 namespace {
 
-// q (B, NH, T, HD), k and v (B, NKV, T, HD), in float64.
-torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+// q (B, NH, T, HD), k and v (B, NKV, T, HD), in float64; first_key (B, T) or undefined.
+torch::Tensor reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& first_key) {
   const int64_t T = q.size(2), n_rep = q.size(1) / k.size(1);
   auto kk = k.repeat_interleave(n_rep, 1), vv = v.repeat_interleave(n_rep, 1);
   auto scores = torch::matmul(q, kk.transpose(-2, -1)) / std::sqrt(double(q.size(3)));
-  auto future = torch::ones({T, T}, torch::kBool).triu(1);
-  scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+  auto key = torch::arange(T, torch::kLong);
+  auto hidden = (key.unsqueeze(0) > key.unsqueeze(1)).unsqueeze(0);  // (1, T, T): a later key
+  if (first_key.defined()) hidden = hidden.logical_or(key.view({1, 1, T}) < first_key.unsqueeze(2));
+  scores = scores.masked_fill(hidden.unsqueeze(1), -std::numeric_limits<double>::infinity());
   return torch::matmul(torch::softmax(scores, -1), vv);
 }
 
@@ -30,9 +33,11 @@ double rel(const torch::Tensor& a, const torch::Tensor& b) {
 
 // Output and gradients of the loops against the reference for one shape; `strided` feeds
 // views of (B, T, heads, HD) tensors, as the model's projections make them.
-void expect_same(int64_t B, int64_t NH, int64_t NKV, int64_t T, int64_t HD, bool strided) {
+void expect_same(int64_t B, int64_t NH, int64_t NKV, int64_t T, int64_t HD, bool strided,
+                 const torch::Tensor& first_key = {}) {
   const std::string what = "B " + std::to_string(B) + " NH " + std::to_string(NH) + " NKV " + std::to_string(NKV) +
-                           " T " + std::to_string(T) + " HD " + std::to_string(HD) + (strided ? " strided" : "");
+                           " T " + std::to_string(T) + " HD " + std::to_string(HD) + (strided ? " strided" : "") +
+                           (first_key.defined() ? " packed" : "");
   torch::manual_seed(T * 131 + HD);
   auto make = [&](int64_t heads) {
     return strided ? torch::randn({B, T, heads, HD}).transpose(1, 2) : torch::randn({B, heads, T, HD});
@@ -41,12 +46,12 @@ void expect_same(int64_t B, int64_t NH, int64_t NKV, int64_t T, int64_t HD, bool
 
   auto q1 = q.detach().clone().requires_grad_(true), k1 = k.detach().clone().requires_grad_(true),
        v1 = v.detach().clone().requires_grad_(true);
-  torch::Tensor out = causal_attention(q1, k1, v1);
+  torch::Tensor out = causal_attention(q1, k1, v1, first_key);
   out.backward(d_out);
 
   auto q2 = q.to(torch::kDouble).requires_grad_(true), k2 = k.to(torch::kDouble).requires_grad_(true),
        v2 = v.to(torch::kDouble).requires_grad_(true);
-  torch::Tensor want = reference(q2, k2, v2);
+  torch::Tensor want = reference(q2, k2, v2, first_key);
   want.backward(d_out.to(torch::kDouble));
 
   EXPECT_EQ(out.sizes(), want.sizes()) << what;
@@ -71,10 +76,21 @@ TEST(CausalAttention, ReadsGroupedKvHeadsAndStridedViews) {
   expect_same(2, 4, 4, 90, 64, true);
 }
 
+// Packed rows: each query sees its own document only (documents of 1, 5, 30, 64 and 100
+// positions in one row, 200 positions in one document in the other).
+TEST(CausalAttention, KeepsEachPackedDocumentToItself) {
+  std::vector<int64_t> starts;
+  for (int64_t length : {1, 5, 30, 64, 100})
+    for (int64_t i = 0, start = int64_t(starts.size()); i < length; i++) starts.push_back(start);
+  torch::Tensor first_key = torch::stack({torch::tensor(starts), torch::zeros({200}, torch::kLong)});
+  expect_same(2, 4, 2, 200, 16, true, first_key);
+  expect_same(2, 2, 2, 200, 64, false, first_key);
+}
+
 TEST(CausalAttention, TakesFloat32CpuHeadsOfEightFloats) {
-  EXPECT_TRUE(causal_attention_applies(torch::zeros({1, 2, 3, 8})));
-  EXPECT_FALSE(causal_attention_applies(torch::zeros({1, 2, 3, 12})));
-  EXPECT_FALSE(causal_attention_applies(torch::zeros({1, 2, 3, 8}, torch::kBFloat16)));
+  EXPECT_TRUE(causal_attention_applies(torch::kCPU, torch::kFloat, 8));
+  EXPECT_FALSE(causal_attention_applies(torch::kCPU, torch::kFloat, 12));
+  EXPECT_FALSE(causal_attention_applies(torch::kCPU, torch::kBFloat16, 8));
 }
 
 }  // namespace
