@@ -182,9 +182,11 @@ TEST_P(ShardedOptions, AccumulationCheckpointingAndBf16MatchUnsharded) {
           << precision << " step " << i + 1;
     expect_planned(b[0]["resident_bytes"], model_, "blocks:3,6", 2, 1, precision == "bf16", parse_shard_mode(mode));
     Checkpoint x = Checkpoint::open(tmp_.str("none-" + precision)), y = Checkpoint::open(tmp_.str(mode + "-" + precision));
-    for (const auto& name : x.names())
-      if (block_of_tensor(name) == 3 || block_of_tensor(name) == 6)
+    for (const auto& name : x.names()) {
+      if (block_of_tensor(name) == 3 || block_of_tensor(name) == 6) {
         EXPECT_LT(rel_error(load_tensor(y, name), load_tensor(x, name)), tolerance) << precision << " " << name;
+      }
+    }
   }
 }
 
@@ -202,9 +204,11 @@ TEST_F(Sharded, OneProcessTrainsTheSameInEveryMode) {
     CliResult split = run_cli(train(mode, 2, 3, extra + " --shard " + mode));
     ASSERT_EQ(split.status, 0) << mode << ": " << split.err;
     Checkpoint y = Checkpoint::open(tmp_.str(mode));
-    for (const auto& name : x.names())
-      if (block_of_tensor(name) == 3 || block_of_tensor(name) == 6)
+    for (const auto& name : x.names()) {
+      if (block_of_tensor(name) == 3 || block_of_tensor(name) == 6) {
         EXPECT_LT(rel_error(load_tensor(y, name), load_tensor(x, name)), 1e-6) << mode << " " << name;
+      }
+    }
   }
 }
 
