@@ -14,6 +14,7 @@
 #include "infer/chat.h"
 #include "model/adapter.h"
 #include "model/compat.h"
+#include "tokenizer/utf8.h"
 #include "util/output.h"
 #include "util/strings.h"
 
@@ -44,9 +45,9 @@ json turn_record(const ChatTurn& t, const std::string& user) {
 }
 
 void run_chat(ChatCliOptions o) {
-  std::vector<std::filesystem::path> inputs = {o.model_dir};
-  if (!o.adapter_dir.empty()) inputs.push_back(o.adapter_dir);
-  if (!o.messages_file.empty()) inputs.push_back(o.messages_file);
+  const ModelSource source = resolve_model_source(o.model_dir, o.adapter_dir);
+  std::vector<std::filesystem::path> inputs = source.inputs();
+  inputs.push_back(o.messages_file);
   std::optional<Output> transcript;  // claimed before any work
   if (!o.transcript.empty()) transcript.emplace(OutputSpec{o.transcript, OutputKind::File, inputs, o.force, "--transcript"});
   std::vector<ChatMessage> scripted;
@@ -59,7 +60,6 @@ void run_chat(ChatCliOptions o) {
     }
   }
 
-  const ModelSource source = resolve_model_source(o.model_dir, o.adapter_dir);
   LP_CHECK(std::filesystem::is_regular_file(source.model_dir / "tokenizer.json"), source.model_dir.string(),
            ": chat needs the model's tokenizer.json");
   DocumentEncoder encoder(source.model_dir, "chat", "", o.template_name);
@@ -98,6 +98,7 @@ void run_chat(ChatCliOptions o) {
     while (true) {
       if (tty) print("> ");
       if (!std::getline(std::cin, line)) break;
+      LP_CHECK(utf8::valid(line), "standard input: a message is not valid UTF-8 text");
       const std::string user(trim(line));
       if (user.empty()) continue;
       if (user == "/exit" || user == "/quit") break;

@@ -56,7 +56,7 @@ void run_eval(EvalCliOptions o) {
   std::vector<ModelSource> sources;
   for (const auto& m : o.models) sources.push_back(resolve_model_source(m, o.adapter_dir));
   std::vector<std::filesystem::path> inputs(o.models.begin(), o.models.end());
-  for (const auto& s : sources) inputs.insert(inputs.end(), {s.model_dir, s.adapter_dir});
+  for (const auto& s : sources) for (const auto& input : s.inputs()) inputs.push_back(input);
   for (const auto& d : o.data) inputs.push_back(d);
   for (const auto& s : specs) inputs.insert(inputs.end(), {s.path, s.fewshot_path});
   if (!o.report_dir.empty())  // refused before any work

@@ -1,8 +1,8 @@
 // inspect.cpp — `llamapro inspect MODEL_DIR`: what a model folder holds.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -14,6 +14,7 @@
 #include "model/config.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace llamapro::cli {
@@ -108,6 +109,25 @@ json summary(const ModelConfig& c, const Checkpoint& ck, const Manifest* manifes
   return j;
 }
 
+// A training record's data: a folder (older manifests) or a list of {path, weight}, as
+// "domain (0.9), general (0.1)".
+std::string training_data_text(const json& run) {
+  const json data = run.contains("data") ? run["data"] : json();
+  if (data.is_string()) return data.get<std::string>();
+  std::string text;
+  if (data.is_array())
+    for (const json& source : data) {
+      if (!source.is_object() || !source.contains("path") || !source["path"].is_string()) continue;
+      text += (text.empty() ? "" : ", ") + folder_name(source["path"].get<std::string>());
+      if (data.size() > 1 && source.contains("weight") && source["weight"].is_number()) {
+        char weight[32];
+        std::snprintf(weight, sizeof weight, " (%.3g)", source["weight"].get<double>());
+        text += weight;
+      }
+    }
+  return text.empty() ? "unrecorded data" : text;
+}
+
 void print_text(const json& s, const json* layers, const Manifest* manifest) {
   auto line = [](const char* key, const std::string& value) { std::printf("%-14s %s\n", key, value.c_str()); };
   const json& rope = s["rope"];
@@ -154,14 +174,12 @@ void print_text(const json& s, const json* layers, const Manifest* manifest) {
                     format_bytes(s["size_on_disk"].get<uint64_t>()) + " on disk");
   if (manifest) {
     for (const auto& st : manifest->stages) {
-      std::string pos;
-      for (int64_t p : st.positions) pos += (pos.empty() ? "" : ",") + std::to_string(p);
-      line("stage", st.name + ": added blocks " + pos + (st.trained_tokens ? ", trained on " + format_count(double(st.trained_tokens)) + " tokens" : ""));
+      line("stage", st.name + ": added blocks " + join_numbers(st.positions) + (st.trained_tokens ? ", trained on " + format_count(double(st.trained_tokens)) + " tokens" : ""));
     }
     for (const auto& run : manifest->training) {
       std::string text = format_count(double(run.value("tokens", int64_t(0)))) + " tokens, " +
                          std::to_string(run.value("steps", int64_t(0))) + " steps of " + run.value("trainable", std::string()) +
-                         " on " + run.value("data", std::string());
+                         " on " + training_data_text(run);
       if (run.contains("final_eval_loss") && run["final_eval_loss"].is_number()) {
         char loss[48];
         std::snprintf(loss, sizeof loss, ", validation loss %.4f", run["final_eval_loss"].get<double>());
@@ -226,8 +244,8 @@ void inspect_adapter(const InspectOptions& o) {
     std::cout << s.dump(2) << "\n";
     return;
   }
-  std::string blocks, modules;
-  for (int64_t b : a.spec.blocks) blocks += (blocks.empty() ? "" : ",") + std::to_string(b);
+  const std::string blocks = join_numbers(a.spec.blocks);
+  std::string modules;
   for (const json& m : s["targets"]) modules += (modules.empty() ? "" : ",") + m.get<std::string>();
   std::printf("%s: LoRA adapter (PEFT layout)\n  rank %lld, alpha %g (scale %g), dropout %g\n  targets %s\n"
               "  blocks %s\n  %s parameters in %zu tensors\n  base model %s\n",
@@ -241,7 +259,10 @@ void run_inspect(const InspectOptions& o) {
   if (is_adapter_folder(o.model_dir)) return inspect_adapter(o);
   if (std::filesystem::is_regular_file(o.model_dir)) {
     char magic[4] = {};
-    std::ifstream(o.model_dir, std::ios::binary).read(magic, 4);
+    const int fd = open_input(o.model_dir);
+    const bool read = ::pread(fd, magic, 4, 0) == 4;
+    ::close(fd);
+    LP_CHECK(read, o.model_dir, " is neither a model folder nor a GGUF file (shorter than a GGUF header)");
     LP_CHECK(std::string(magic, 4) == "GGUF", o.model_dir, " is neither a model folder nor a GGUF file");
     return inspect_gguf(o);
   }

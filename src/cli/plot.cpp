@@ -4,7 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 #include <map>
 
 #include "cli/commands.h"
@@ -40,7 +40,7 @@ RunCurves read_run(const std::string& dir, int color, double smoothing) {
   c.train = {"", {}, {}, true, {}, color};
   c.train_smooth = {name + " (train)", {}, {}, true, {}, color};
   c.eval = {name + " (validation)", {}, {}, false, {}, color};
-  std::ifstream in(file);
+  std::istringstream in(read_file(file));
   int line_no = 0;
   double ema = 0, weight = 0;  // debiased exponential average, as TensorBoard smooths
   for (std::string line; std::getline(in, line);) {

@@ -55,13 +55,16 @@ void run_score(const ScoreOptions& o) {
   ModelOptions mo;
   mo.device = compat::parse_device(o.device);
   mo.dtype = compat::parse_dtype(o.dtype, mo.device);
+  const ModelSource source = resolve_model_source(o.model_dir, o.adapter_dir);
   // Claimed before any work: refused when it is an input or exists without --force.
   std::optional<Output> logits_out;
-  if (!o.logits_out.empty())
-    logits_out.emplace(
-        OutputSpec{o.logits_out, OutputKind::File, {o.model_dir, o.ids_file, o.adapter_dir}, o.force, "--logits-out"});
+  if (!o.logits_out.empty()) {
+    std::vector<std::filesystem::path> inputs = source.inputs();
+    inputs.push_back(o.ids_file);
+    logits_out.emplace(OutputSpec{o.logits_out, OutputKind::File, inputs, o.force, "--logits-out"});
+  }
   torch::Tensor ids = read_ids(o.ids_file);  // (B, T)
-  Model model = load_model_source(resolve_model_source(o.model_dir, o.adapter_dir), mo);
+  Model model = load_model_source(source, mo);
   torch::NoGradGuard no_grad;
 
   const int64_t B = ids.size(0), T = ids.size(1);
@@ -75,6 +78,8 @@ void run_score(const ScoreOptions& o) {
     if (!o.logits_out.empty()) all_logits.push_back(logits.to(torch::kCPU, torch::kFloat));
   }
   const double loss = loss_sum / double(B);
+  LP_CHECK(std::isfinite(loss), o.model_dir, ": the model's loss on ", o.ids_file, " is ", loss,
+           " (its weights or logits are not finite numbers)");
   std::printf("loss %.6f\nperplexity %.4f\npredictions %lld\n", loss, std::exp(loss), (long long)(B * (T - 1)));
 
   if (logits_out) {

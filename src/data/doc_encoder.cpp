@@ -104,14 +104,7 @@ void DocumentEncoder::append_ids(const json& ids, const std::string& where, std:
 
 bool DocumentEncoder::encode_json_line(std::string_view line, const std::string& where, std::vector<int32_t>& ids,
                                        std::vector<uint8_t>& mask) const {
-  json j;
-  try {
-    j = json::parse(line);
-  } catch (const json::exception& e) {
-    std::string what = e.what();
-    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);  // drop nlohmann's "[json.exception...]"
-    LP_FAIL(where, ": invalid JSON: ", what);
-  }
+  json j = parse_json(line, where);
   LP_CHECK(j.is_object(), where, ": expected a JSON object per line, got ", j.type_name());
   size_t first = ids.size();
   if (j.contains("ids")) {

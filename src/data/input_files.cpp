@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unistd.h>
 
 #include "util/check.h"
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace llamapro {
@@ -90,7 +92,9 @@ std::vector<InputFile> expand_inputs(const std::vector<std::string>& inputs) {
 
 // The buffer starts small (corpora of many small files) and doubles for long lines.
 InputReader::InputReader(const fs::path& path) : path_(path), buf_(1 << 16) {
-  gzFile f = gzopen(path.c_str(), "rb");
+  const int fd = open_input(path);
+  gzFile f = gzdopen(fd, "rb");
+  if (!f) ::close(fd);
   LP_CHECK(f, "cannot open ", path.string(), ": ", std::strerror(errno));
   gzbuffer(f, 1 << 16);
   gz_ = f;

@@ -1,13 +1,14 @@
 #include "eval/tasks.h"
 
 #include <algorithm>
-#include <fstream>
+#include <sstream>
 #include <functional>
 #include <map>
 #include <regex>
 
 #include "tokenizer/utf8.h"
 #include "util/check.h"
+#include "util/files.h"
 #include "util/json.h"
 #include "util/random.h"
 #include "util/strings.h"
@@ -25,8 +26,7 @@ struct Line {
 };
 
 std::vector<Line> read_json_lines(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  LP_CHECK(in.good() && !std::filesystem::is_directory(path), "cannot read task file ", path.string());
+  std::istringstream in(read_file(path));
   std::vector<Line> out;
   std::string text;
   for (int64_t n = 1; std::getline(in, text); n++) {
@@ -34,12 +34,7 @@ std::vector<Line> read_json_lines(const std::filesystem::path& path) {
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.find_first_not_of(" \t") == std::string::npos) continue;
     LP_CHECK(utf8::valid(text), where, ": not valid UTF-8");
-    json j;
-    try {
-      j = json::parse(text);
-    } catch (const std::exception& e) {
-      LP_FAIL(where, ": not a JSON object (", e.what(), ")");
-    }
+    json j = parse_json(text, where);
     LP_CHECK(j.is_object(), where, ": expected a JSON object");
     out.push_back({std::move(j), where});
   }
@@ -115,6 +110,11 @@ Formatted format_doc(const std::string& task, const Line& l) {
     f.text = "Question: " + str(l, "question") + "\nAnswer:";
     f.choices = strs(j["choices"].value("text", json()), l.where, "choices.text");
     const auto labels = strs(j["choices"].value("label", json()), l.where, "choices.label");
+    LP_CHECK(labels.size() == f.choices.size(), l.where, ": choices.text has ", f.choices.size(),
+             " choices but choices.label ", labels.size(), " labels");
+    for (size_t i = 0; i < labels.size(); i++)
+      LP_CHECK(std::find(labels.begin(), labels.begin() + long(i), labels[i]) == labels.begin() + long(i), l.where,
+               ": choice label \"", labels[i], "\" appears twice in choices.label");
     const std::string key = str(l, "answerKey");
     auto it = std::find(labels.begin(), labels.end(), key);
     LP_CHECK(it != labels.end(), l.where, ": answerKey \"", key, "\" is none of the choice labels");

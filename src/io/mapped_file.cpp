@@ -9,18 +9,14 @@
 #include <cstring>
 
 #include "util/check.h"
+#include "util/files.h"
 
 namespace llamapro {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  LP_CHECK(fd >= 0, "cannot open ", path.string(), ": ", std::strerror(errno));
+  int fd = open_input(path);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    LP_FAIL(path.string(), " is not a regular file");
-  }
+  ::fstat(fd, &st);
   size_ = static_cast<size_t>(st.st_size);
   fd_ = fd;
   if (size_ > 0) {

@@ -63,7 +63,11 @@ void attach_adapter(Model& model, const Adapter& adapter);
 // model (base_model_name_or_path, a local folder) with itself on top, as PEFT's AutoPeftModel.
 struct ModelSource {
   std::filesystem::path model_dir, adapter_dir;  // adapter_dir empty: none
+  // The folders this source reads (an adapter's base included), for the outputs to refuse.
+  std::vector<std::filesystem::path> inputs() const { return {model_dir, adapter_dir}; }
 };
+// A model folder, or an adapter folder standing for its base (base_model_name_or_path) plus
+// itself. Both folders become inputs of the command (util/files note_input).
 ModelSource resolve_model_source(const std::filesystem::path& dir, const std::filesystem::path& adapter_dir = {});
 Model load_model_source(const ModelSource& source, const ModelOptions& options);
 

@@ -103,9 +103,19 @@ RunFolder::RunFolder(fs::path dir, const json& identity, const std::vector<fs::p
   fresh_ = true;
 }
 
+RunFolder::~RunFolder() {
+  // A new folder that never recorded a step (the run failed before its first one) held nothing:
+  // it goes, as an unfinished output does.
+  if (!owner_ || !created_ || recorded_) return;
+  metrics_.close();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
 void RunFolder::create() {
   if (!owner_) return;
   std::error_code ec;
+  created_ = fresh_ && !fs::exists(dir_);
   if (fresh_ && fs::exists(dir_)) {
     fs::remove_all(dir_, ec);
     LP_CHECK(!ec, "cannot clear ", dir_.string(), ": ", ec.message());
@@ -148,7 +158,9 @@ fs::path RunFolder::save_checkpoint(int64_t step, json state, int64_t keep,
   std::error_code ec;
   if (metrics_.is_open()) state["metrics_bytes"] = static_cast<int64_t>(fs::file_size(dir_ / kMetrics, ec));
   {
-    Output out({target, OutputKind::Folder, {}, /*force=*/true, "checkpoint", {"state.json"}});
+    OutputSpec spec{target, OutputKind::Folder, {}, /*force=*/true, "checkpoint", {"state.json"}};
+    spec.check_inputs_read = false;  // may replace the checkpoint a resume read
+    Output out(spec);
     write_tensors(out.path());
     write_json_file(out.path() / "state.json", state);
     out.commit();
@@ -181,6 +193,7 @@ void RunFolder::log(const json& record) {
   if (!metrics_.is_open()) return;
   metrics_ << record.dump() << "\n";
   metrics_.flush();
+  recorded_ = true;
 }
 
 }  // namespace llamapro

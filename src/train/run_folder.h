@@ -32,6 +32,7 @@ class RunFolder {
   // empty folder, or with `force` over another llamapro run (never over a foreign folder).
   RunFolder(std::filesystem::path dir, const json& identity, const std::vector<std::filesystem::path>& inputs,
             bool force, bool owner);
+  ~RunFolder();  // removes a folder this run created when no step was recorded in it
   // Phase two for the owner, after every rank has seen the old state: create the folder.
   void create();
 
@@ -55,6 +56,8 @@ class RunFolder {
   std::filesystem::path dir_;
   json identity_;
   bool owner_ = false, fresh_ = false;
+  bool created_ = false;   // the folder did not exist before this run
+  bool recorded_ = false;  // a step was logged
   std::unique_ptr<OutputLock> lock_;
   std::ofstream metrics_;
 };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llamapro {
 
@@ -22,7 +23,22 @@ std::string folder_name(const fs::path& path);
 // ("partial") and set-aside copies ("old"); recovery of stale stages reads the pid back.
 std::string stage_suffix(const char* kind);
 
-// Whole file as bytes; clear error when it cannot be read.
+// The one way a file is opened for reading. Only a regular file opens: a folder, FIFO,
+// device or socket is refused at once (opened without blocking, so a FIFO with no writer
+// cannot hang the command and /dev/zero is never read forever). Every path opened here joins
+// inputs_read(). Returns the descriptor (O_CLOEXEC), which the caller closes.
+int open_input(const fs::path& path);
+
+// Records a file or folder the command reads by other means (a model's folder, an adapter's
+// base) as an input.
+void note_input(const fs::path& path);
+
+// Every input this process has opened or noted, resolved (absolute, symlinks followed). Each
+// output is checked against them besides the inputs its command names (util/output.h), so a
+// file read anywhere, a config or an adapter's base, is never overwritten.
+std::vector<fs::path> inputs_read();
+
+// Whole file as bytes (through open_input); clear error when it cannot be read.
 std::string read_file(const fs::path& path);
 
 // Writes a whole file atomically (temp sibling, fsync, rename).

@@ -154,6 +154,8 @@ namespace {
 
 fs::path normalized_target(const OutputSpec& spec) {
   LP_CHECK(!spec.target.empty(), spec.flag, ": the output path is empty");
+  LP_CHECK(spec.kind == OutputKind::Folder || !spec.target.filename().empty(), spec.flag, " ",
+           spec.target.string(), " ends with a separator, which names a folder; expected a file name");
   fs::path t = spec.target.filename().empty() ? spec.target.parent_path() : spec.target;  // "out/" -> "out"
   LP_CHECK(!t.empty() && t.filename() != "." && t.filename() != "..", spec.flag, ": \"", spec.target.string(),
            "\" does not name a new file or folder");
@@ -165,6 +167,7 @@ fs::path normalized_target(const OutputSpec& spec) {
 void check_output(const OutputSpec& spec) {
   const fs::path target = normalized_target(spec);
   check_not_an_input(target, spec.inputs, spec.flag);
+  if (spec.check_inputs_read) check_not_an_input(target, inputs_read(), spec.flag);
   const fs::path parent = fs::absolute(target).parent_path();
   LP_CHECK(fs::is_directory(parent), "cannot create ", target.string(), ": folder ", parent.string(), " does not exist");
   std::error_code ec;
@@ -207,6 +210,8 @@ Output::~Output() {
 
 void Output::commit() {
   const fs::path& target = spec_.target;
+  // Files read since the output was claimed (a model loaded after it) must not be replaced.
+  if (spec_.check_inputs_read) check_not_an_input(target, inputs_read(), spec_.flag);
   fs::path old;
   without_interrupt([&] {
     std::error_code ec;

@@ -29,11 +29,15 @@ enum class OutputKind { File, Folder };
 struct OutputSpec {
   std::filesystem::path target;
   OutputKind kind = OutputKind::Folder;
-  std::vector<std::filesystem::path> inputs;  // everything the command reads
+  std::vector<std::filesystem::path> inputs;  // what the command names as its inputs
   bool force = false;                         // replace an existing output of the same kind
   std::string flag = "-o";                    // the option that named it, for messages
   // With force, an existing folder is replaced only when empty or holding one of these.
   std::vector<std::string> markers = {"config.json", "data.json", "run.json"};
+  // Also refuse every file the process has read so far (util/files inputs_read()), checked when
+  // the output is claimed and again at commit. Off only for a run's own checkpoints, which
+  // replace the state a resume read.
+  bool check_inputs_read = true;
 };
 
 // Refuses `target` when it equals, contains or lies inside one of `inputs` (after resolving
@@ -42,7 +46,8 @@ void check_not_an_input(const std::filesystem::path& target, const std::vector<s
                         const std::string& flag);
 
 // Every rule above that can be checked without touching anything: the path names a file or
-// folder, is not an input, its folder exists, and it is new or replaceable under `force`.
+// folder ("out/" is no file), is not an input (named or read), its folder exists, and it is
+// new or replaceable under `force`.
 // Output's constructor runs it; commands call it first to refuse before any work.
 void check_output(const OutputSpec& spec);
 

@@ -138,7 +138,7 @@ TEST(Tasks, BadFilesAreOneErrorNamingFileAndLine) {
   EXPECT_TRUE(refused("choice", R"({"context": "c", "choices": ["a", "b"], "gold": 2})", "outside the 2 choices"));
   EXPECT_TRUE(refused("choice", R"({"context": "c", "choices": [], "gold": 0})", "non-empty list"));
   EXPECT_TRUE(refused("choice", "{\"context\": \"\xff\", \"choices\": [\"a\"], \"gold\": 0}", "not valid UTF-8"));
-  EXPECT_TRUE(refused("choice", "{not json", "not a JSON object"));
+  EXPECT_TRUE(refused("choice", "{not json", "invalid JSON"));
   EXPECT_THROW(parse_task_spec("nosuchtask:x.jsonl"), Error);
   EXPECT_THROW(parse_task_spec("choice"), Error);
 }

@@ -114,7 +114,7 @@ std::vector<Case> cases() {
   c.push_back({"weights file is a directory", false, [](const fs::path& d) {
                  fs::remove(d / kSingle);
                  fs::create_directory(d / kSingle);
-               }, "not a regular file"});
+               }, "is a folder; expected a file"});
   c.push_back({"no weights", false, [](const fs::path& d) { fs::remove(d / kSingle); }, "no model.safetensors"});
   c.push_back({"only pytorch weights", false, [](const fs::path& d) {
                  fs::rename(d / kSingle, d / "pytorch_model.bin");
