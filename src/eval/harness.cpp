@@ -26,6 +26,12 @@ double sum_logprobs(const torch::Tensor& logits, const std::vector<int64_t>& tar
   return logp.gather(1, idx).sum().item<double>();
 }
 
+// A model with NaN or inf weights gives NaN log-likelihoods, which would compare as a coin toss.
+void check_finite_loglikelihood(double ll, const std::string& where) {
+  LP_CHECK(std::isfinite(ll), where, ": the model's log-likelihood is ", ll,
+           " (its weights or logits are not finite numbers)");
+}
+
 // One forward of context + continuation (left-truncated to the window), as lm-eval does.
 double loglikelihood_alone(const Model& model, const LoglikelihoodRequest& r, int64_t max_length, int64_t* run) {
   std::vector<int64_t> whole = r.context;
@@ -203,6 +209,7 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
       std::vector<LoglikelihoodRequest> requests;
       for (size_t c = 0; c < d.contexts.size(); c++) requests.push_back(encode_pair(tok, d.contexts[c], d.continuations[c]));
       const std::vector<double> ll = loglikelihoods(model, requests, o, &result.tokens);
+      for (double v : ll) check_finite_loglikelihood(v, d.source);
       size_t best = 0, best_norm = 0;
       for (size_t c = 1; c < ll.size(); c++) {
         if (ll[c] > ll[best]) best = c;
@@ -231,6 +238,7 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
       const int64_t prefix = tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id();
       LP_CHECK(prefix >= 0, "rolling perplexity needs a BOS or EOS token to start from");
       const double ll = ids.empty() ? 0.0 : rolling_loglikelihood(model, ids, prefix, window, &result.tokens);
+      check_finite_loglikelihood(ll, d.source);
       ll_sum += ll;
       words += word_count(d.text);
       bytes += d.text.size();
@@ -284,9 +292,12 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
     if (task.mc2) result.metrics.insert(result.metrics.begin(), mean_metric("mc2", mc2));
     for (const auto& [subject, xs] : by_subject) result.metrics.push_back(mean_metric("acc:" + subject, xs));
   } else if (task.kind == TaskKind::Perplexity) {
-    result.metrics.push_back({"word_perplexity", std::exp(-ll_sum / double(std::max<uint64_t>(words, 1))), NAN});
-    result.metrics.push_back({"byte_perplexity", std::exp(-ll_sum / double(std::max<uint64_t>(bytes, 1))), NAN});
-    result.metrics.push_back({"bits_per_byte", -ll_sum / double(std::max<uint64_t>(bytes, 1)) / std::log(2.0), NAN});
+    // Perplexity per word and per byte of nothing is no number (it would print 1.0 and -0.0).
+    LP_CHECK(words > 0 && bytes > 0, task.name, ": every document is empty (", task.docs.size(),
+             " of them): no text to score");
+    result.metrics.push_back({"word_perplexity", std::exp(-ll_sum / double(words)), NAN});
+    result.metrics.push_back({"byte_perplexity", std::exp(-ll_sum / double(bytes)), NAN});
+    result.metrics.push_back({"bits_per_byte", -ll_sum / double(bytes) / std::log(2.0), NAN});
   } else {
     result.metrics.push_back(mean_metric("exact_match", exact));
   }

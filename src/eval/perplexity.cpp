@@ -1,6 +1,7 @@
 #include "eval/perplexity.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "model/loss.h"
 #include "util/check.h"
@@ -30,6 +31,13 @@ torch::Tensor batch_loss(const Model& model, const BatchTensors& t) {
   return fused_next_token_loss(hidden, model.weights().lm_head, t.ids, t.mask);
 }
 
+int64_t target_count(const Batch& b) {
+  int64_t n = 0;
+  for (int64_t row = 0; row < b.batch; row++)
+    for (int64_t t = 1; t < b.seq_len; t++) n += b.loss_mask[size_t(row * b.seq_len + t)] != 0;
+  return n;
+}
+
 EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const EvalOptions& o) {
   torch::NoGradGuard no_grad;
   LoaderOptions lo;
@@ -47,13 +55,23 @@ EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const 
   if (o.max_batches > 0) batches = std::min(batches, o.max_batches);
   EvalResult r;
   double sum = 0;
+  int64_t scored = 0;  // batches with at least one target
   for (int64_t i = 0; i < batches; i++) {
     Batch b = loader.next();
-    BatchTensors t = batch_tensors(b, model.options().device);
-    sum += batch_loss(model, t).item<double>();
     r.tokens += b.batch * b.seq_len;
+    if (target_count(b) == 0) continue;
+    BatchTensors t = batch_tensors(b, model.options().device);
+    const double loss = batch_loss(model, t).item<double>();
+    LP_CHECK(std::isfinite(loss), data_dir, ": the model's loss is ", loss, " on batch ", i + 1,
+             " (its weights or logits are not finite numbers)");
+    sum += loss;
+    scored++;
   }
-  r.loss = sum / double(batches);
+  LP_CHECK(scored > 0, data_dir, ": no scored tokens in ", batches, " batch(es) of ", o.seq_len,
+           " tokens: no position is a prediction target", loader.cut_documents() > 0
+               ? " (examples are cut to their first " + std::to_string(o.seq_len) + " tokens, where no answer token lies; use a longer --seq-len)"
+               : std::string(" (the data's loss mask is 0 everywhere)"));
+  r.loss = sum / double(scored);
   return r;
 }
 

@@ -23,6 +23,9 @@ struct BatchTensors {
 BatchTensors batch_tensors(const Batch& batch, const torch::Device& device);
 // The batch's mean next-token loss (fused_next_token_loss), packed rows kept apart.
 torch::Tensor batch_loss(const Model& model, const BatchTensors& t);
+// How many next-token predictions of the batch count: positions 1..T-1 whose mask is 1. A
+// batch without any has no loss (its mean would read 0): callers refuse it or leave it out.
+int64_t target_count(const Batch& batch);
 
 struct EvalOptions {
   int64_t seq_len = 512, batch_size = 4;
@@ -34,7 +37,7 @@ struct EvalOptions {
 };
 
 struct EvalResult {
-  double loss = NAN;  // mean over batches
+  double loss = NAN;  // mean over the batches that have targets
   int64_t tokens = 0;
 };
 

@@ -1,6 +1,8 @@
 // sampler.cpp — greedy and temperature/top-k/top-p sampling (see sampler.h).
 #include "infer/sampler.h"
 
+#include <cmath>
+
 #include "infer/vector_math.h"
 #include "util/check.h"
 
@@ -12,13 +14,24 @@ Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.see
   LP_CHECK(config.top_p > 0.0 && config.top_p <= 1.0, "top-p must be in (0, 1], got ", config.top_p);
 }
 
+namespace {
+// A model with NaN or inf weights would otherwise pick token 0 forever.
+void check_finite_logits(const float* logits, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    LP_CHECK(std::isfinite(logits[i]), "the model's logits are not finite numbers (", logits[i], " for token ", i,
+             "): its weights are broken");
+}
+}  // namespace
+
 int64_t Sampler::sample(const float* logits, int64_t n) {
+  check_finite_logits(logits, n);
   if (greedy()) return vec::argmax(logits, n);
   return sample(torch::from_blob(const_cast<float*>(logits), {n}, torch::kFloat));
 }
 
 int64_t Sampler::sample(const torch::Tensor& logits) {
-  auto x = logits.detach().to(torch::kCPU, torch::kFloat).reshape({-1});  // (V)
+  auto x = logits.detach().to(torch::kCPU, torch::kFloat).reshape({-1}).contiguous();  // (V)
+  check_finite_logits(x.data_ptr<float>(), x.numel());
   if (greedy()) return x.argmax().item<int64_t>();
 
   x = x / config_.temperature;

@@ -156,7 +156,9 @@ Adapter read_adapter(const fs::path& dir) {
   a.spec.rank = json_get<int64_t>(cfg, "r", where);
   LP_CHECK(a.spec.rank >= 1, where, ": r must be >= 1, got ", a.spec.rank);
   a.spec.alpha = json_get<double>(cfg, "lora_alpha", where);
-  LP_CHECK(std::isfinite(a.spec.alpha), where, ": lora_alpha must be a finite number");
+  // train's --lora-alpha range: a larger scale only turns the merged weights into inf.
+  LP_CHECK(std::isfinite(a.spec.alpha) && a.spec.alpha > 0 && a.spec.alpha <= 1e6, where,
+           ": lora_alpha must be in (0, 1e6], got ", cfg["lora_alpha"].dump());
   a.spec.dropout = json_get_or<double>(cfg, "lora_dropout", 0.0, where);
   a.spec.targets = config_targets(cfg, where);
   a.base_model = cfg.contains("base_model_name_or_path") && cfg["base_model_name_or_path"].is_string()
@@ -173,10 +175,25 @@ Adapter read_adapter(const fs::path& dir) {
     blocks.insert(block);
     torch::Tensor value = torch::from_blob(const_cast<uint8_t*>(file.data(t)), t.shape, torch_type(t.dtype))
                               .to(torch::kFloat).clone();
+    LP_CHECK(torch::isfinite(value).all().item<bool>(), weights_path.string(), ": tensor \"", t.name,
+             "\" holds values that are not finite numbers (NaN or inf)");
     a.tensors[t.name] = value;
   }
   a.spec.blocks.assign(blocks.begin(), blocks.end());
   LP_CHECK(!a.spec.blocks.empty(), weights_path.string(), ": holds no tensors");
+  if (cfg.contains("layers_to_transform") && !cfg["layers_to_transform"].is_null()) {
+    const json& layers = cfg["layers_to_transform"];
+    std::set<int64_t> listed;
+    if (layers.is_number_integer()) listed.insert(layers.get<int64_t>());
+    else if (layers.is_array())
+      for (const json& l : layers) {
+        LP_CHECK(l.is_number_integer(), where, ": layers_to_transform must list block indices, got ", l.dump());
+        listed.insert(l.get<int64_t>());
+      }
+    else LP_FAIL(where, ": layers_to_transform must be a block index or a list of them, got ", layers.dump());
+    LP_CHECK(listed == blocks, where, ": layers_to_transform lists blocks ", join_numbers(listed), " but ",
+             kAdapterWeights, " holds tensors of blocks ", join_numbers(blocks));
+  }
   size_t expected = 0;
   for (int64_t l : a.spec.blocks) {
     for (LoraTarget t : a.spec.targets) {
@@ -219,6 +236,8 @@ bool is_adapter_folder(const fs::path& dir) {
 }
 
 ModelSource resolve_model_source(const fs::path& dir, const fs::path& adapter_dir) {
+  note_input(dir);
+  note_input(adapter_dir);
   if (!is_adapter_folder(dir)) return {dir, adapter_dir};
   LP_CHECK(adapter_dir.empty(), dir.string(), " is an adapter folder; --adapter cannot add a second one");
   const fs::path config_path = dir / kAdapterConfig;
@@ -228,17 +247,22 @@ ModelSource resolve_model_source(const fs::path& dir, const fs::path& adapter_di
   const fs::path base = cfg["base_model_name_or_path"].get<std::string>();
   LP_CHECK(fs::is_regular_file(base / "config.json"), config_path.string(), ": its base model ", base.string(),
            " is not a model folder here (give the model folder and --adapter)");
+  note_input(base);
   return {base, dir};
+}
+
+void warn_if_trained_on_another_base(const Adapter& adapter, const fs::path& model_dir) {
+  std::error_code ec;
+  if (!adapter.base_model.empty() && fs::is_directory(adapter.base_model) &&
+      !fs::equivalent(adapter.base_model, model_dir, ec))
+    std::fprintf(stderr, "warning: %s was trained on %s, not on %s\n", adapter.dir.c_str(), adapter.base_model.c_str(),
+                 model_dir.c_str());
 }
 
 Model load_model_source(const ModelSource& source, const ModelOptions& options) {
   if (source.adapter_dir.empty()) return load_model(source.model_dir, options);
   const Adapter adapter = read_adapter(source.adapter_dir);  // refused before the model loads
-  std::error_code ec;
-  if (!adapter.base_model.empty() && fs::is_directory(adapter.base_model) &&
-      !fs::equivalent(adapter.base_model, source.model_dir, ec))
-    std::fprintf(stderr, "warning: %s was trained on %s, not on %s\n", source.adapter_dir.c_str(),
-                 adapter.base_model.c_str(), source.model_dir.c_str());
+  warn_if_trained_on_another_base(adapter, source.model_dir);
   Model model = load_model(source.model_dir, options);
   attach_adapter(model, adapter);
   return model;
@@ -249,14 +273,17 @@ torch::Tensor merged_weight(const torch::Tensor& weight, const torch::Tensor& a,
 }
 
 void merge_adapter(const ModelFolder& base, const Adapter& adapter, OutputSpec out) {
+  warn_if_trained_on_another_base(adapter, base.dir());
   Model model = load_model(base, ModelOptions{});  // float32 on the CPU: the weights to add to
   attach_adapter(model, adapter);                   // checks that the adapter fits this model
   std::map<std::string, torch::Tensor> merged;      // HF weight name -> new value
   for (int64_t l : adapter.spec.blocks) {
     for (LoraTarget t : adapter.spec.targets) {
       const LoraPair p = adapter.pair(l, t);
-      merged[block_tensor_name(l, lora_weight_tensor(t))] =
-          merged_weight(lora_base_weight(model.weights().blocks[size_t(l)], t), p.a, p.b, p.scale);
+      const std::string name = block_tensor_name(l, lora_weight_tensor(t));
+      merged[name] = merged_weight(lora_base_weight(model.weights().blocks[size_t(l)], t), p.a, p.b, p.scale);
+      LP_CHECK(torch::isfinite(merged[name]).all().item<bool>(), "merging ", adapter.dir.string(), " into ",
+               base.dir().string(), " would make ", name, " hold values that are not finite numbers; nothing written");
     }
   }
   Manifest manifest = base.manifest;

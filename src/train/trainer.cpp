@@ -242,13 +242,17 @@ StepResult Trainer::step() {
   StepResult r;
   r.lr = schedule_.lr_at(step_);
   double loss_sum = 0;
-  int64_t tokens = 0;
+  int64_t tokens = 0, targets = 0;
   for (int64_t m = 0; m < o_.grad_accum; m++) {
     Batch batch = loader_->next();
     seed_dropout(step_ * o_.grad_accum + m);
     loss_sum += forward_backward(batch);
     tokens += batch.batch * batch.seq_len;
+    targets += target_count(batch);
   }
+  if (comm_) targets = int64_t(std::llround(comm_->all_reduce_mean(double(targets)) * comm_->world_size()));
+  LP_CHECK(targets > 0, "step ", step_ + 1, ": no token of the batch is a prediction target, so there is no loss to "
+           "train on", no_target_reason());
   r.loss = loss_sum / double(o_.grad_accum);
   r.grad_norm = optimizer_->reduce_gradients();
   if (comm_) {
@@ -282,6 +286,15 @@ StepResult Trainer::step() {
   }
   run_->log(record);
   return r;
+}
+
+// Why a batch can hold no target: chat examples are cut to their first --seq-len tokens.
+std::string Trainer::no_target_reason() const {
+  for (size_t i = 0; i < data_.size(); i++)
+    if (data_[i].format == "chat" && loader_->loader(i).cut_documents() > 0)
+      return " (" + o_.data[i].dir + ": examples are cut to their first --seq-len " + std::to_string(o_.seq_len) +
+             " tokens, and every answer token of these lies beyond it; use a longer --seq-len)";
+  return " (the data's loss mask is 0 on every token of the batch)";
 }
 
 int64_t Trainer::source_tokens(size_t i) const {

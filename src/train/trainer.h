@@ -108,6 +108,7 @@ class Trainer {
   void resume(const SavedCheckpoint& saved);
   void seed_dropout(int64_t micro_batch) const;
   int64_t source_tokens(size_t i) const;  // tokens drawn from data source i, all ranks
+  std::string no_target_reason() const;
   bool main_rank() const;
 
   TrainOptions o_;
