@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "train/distributed.h"
 #include "util/check.h"
 
 namespace llamapro::cli {
@@ -148,6 +149,7 @@ Rank start_rank(const LaunchOptions& o, int local_rank, const std::string& exe) 
 int run_launch(LaunchOptions o) {
   LP_CHECK(!o.command.empty() && o.command[0] == "train", "launch runs `train`: llamapro launch --nproc-per-node N -- train MODEL ...");
   LP_CHECK(o.node_rank < o.nnodes, "--node-rank ", o.node_rank, " must be below --nnodes ", o.nnodes);
+  check_resolvable(o.master_addr, "--master-addr");  // the ranks would retry it for minutes
   if (o.master_port == 0) {
     LP_CHECK(o.nnodes == 1, "--master-port is needed when several nodes meet (the same on every node)");
     o.master_port = free_port();
@@ -163,6 +165,7 @@ int run_launch(LaunchOptions o) {
   for (int i = 0; i < o.nproc_per_node; i++) ranks.push_back(start_rank(o, i, exe));
 
   int forwarded = 0, running = int(ranks.size());
+  std::string stopped_error;  // a rank stopped (SIGSTOP): named instead of the ranks it stalled
   const Rank* first_failure = nullptr;
   auto stop_others = [&](int sig) {
     for (Rank& r : ranks)
@@ -178,13 +181,24 @@ int run_launch(LaunchOptions o) {
       if (r.err >= 0) relay(r, false);
     for (; forwarded < g_signals; forwarded++) stop_others(g_last_signal);  // each signal once
     for (Rank& r : ranks) {
-      if (!r.running || waitpid(r.pid, &r.status, WNOHANG) != r.pid) continue;
+      if (!r.running || waitpid(r.pid, &r.status, WNOHANG | WUNTRACED) != r.pid) continue;
+      if (WIFSTOPPED(r.status)) {
+        // The others wait for it in a collective until the timeout: a stopped rank ends the job.
+        if (!first_failure && g_signals == 0) {
+          std::fprintf(stderr, "launch: rank %d was stopped by signal %d (%s); ending the job\n", r.rank,
+                       WSTOPSIG(r.status), sigdescr_np(WSTOPSIG(r.status)));
+          stopped_error = "rank " + std::to_string(r.rank) + " was stopped by signal " +
+                          std::to_string(WSTOPSIG(r.status)) + " and stalled the others";
+          stop_others(SIGKILL);
+        }
+        continue;
+      }
       r.running = false;
       running--;
       relay(r, true);
       close(r.err);
       r.err = -1;
-      if (failed(r.status) && !first_failure && g_signals == 0) {
+      if (failed(r.status) && !first_failure && g_signals == 0 && stopped_error.empty()) {
         first_failure = &r;
         // The others are waiting on it in a collective: end them (a grace period first).
         std::fprintf(stderr, "launch: rank %d %s; ending the other ranks\n", r.rank, describe_exit(r.status).c_str());
@@ -194,6 +208,7 @@ int run_launch(LaunchOptions o) {
     }
     if (first_failure && running > 0 && std::chrono::steady_clock::now() > kill_at) stop_others(SIGKILL);
   }
+  LP_CHECK(stopped_error.empty(), stopped_error);
   if (first_failure)
     LP_FAIL("rank ", first_failure->rank, " ", describe_exit(first_failure->status),
             first_failure->error.empty() ? "" : ": " + first_failure->error);

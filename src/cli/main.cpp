@@ -2,7 +2,12 @@
 // "error: ..." line with exit status 1.
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <exception>
 #include <algorithm>
@@ -51,9 +56,33 @@ std::string unknown_command(const CLI::App& app, const std::string& word) {
   return line + " (commands: " + names + ")";
 }
 
+// A program started with standard input, output or error closed would hand those numbers to
+// the first files it opens (the interrupt watcher's pipe became "standard input" and chat
+// read it forever): hold them with /dev/null instead.
+void reserve_standard_descriptors() {
+  for (int fd = 0; fd <= 2; fd++)
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      const int null = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (null >= 0 && null != fd) {
+        ::dup2(null, fd);
+        ::close(null);
+      }
+    }
+}
+
+// What a command printed must have reached its destination: a full disk or a closed pipe
+// behind standard output is a failure, not exit status 0.
+bool flush_standard_output() {
+  std::cout.flush();
+  const bool ok = std::cout.good() && std::fflush(stdout) == 0 && !std::ferror(stdout);
+  if (!ok) std::fprintf(stderr, "error: cannot write standard output: %s\n", std::strerror(errno));
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  reserve_standard_descriptors();
   llamapro::keep_freed_memory_for_reuse();
   llamapro::use_available_cpus();
   llamapro::install_interrupt_handler();
@@ -115,6 +144,8 @@ int main(int argc, char** argv) {
     std::string what = e.what();
     // Keep the one-line promise even for messages of foreign libraries.
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+    if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string::npos)
+      what = "malformed JSON: " + what.substr(what.find("] ") + 2);
     std::cerr << "error: " << what << "\n";
     if (const auto* lp = dynamic_cast<const llamapro::Error*>(&e); lp && std::getenv("LLAMAPRO_DEBUG"))
       std::cerr << "  (thrown at " << lp->file() << ":" << lp->line() << ")\n";
@@ -122,6 +153,7 @@ int main(int argc, char** argv) {
   }
   // A command stopped early by SIGINT/SIGTERM (train, after saving a checkpoint) exits as an
   // interrupted program does.
+  if (!flush_standard_output()) return 1;
   if (int sig = llamapro::stop_requested()) return 128 + sig;
   return 0;
 }

@@ -52,7 +52,14 @@ std::vector<double> ticks(double lo, double hi, int target = 5) {
       break;
     }
   std::vector<double> out;
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  const double first = std::ceil(lo / step) * step;
+  if (!std::isfinite(first) || !std::isfinite(step) || step <= 0) return out;
+  // Counted, not accumulated: each tick is first + k·step, at most a few dozen of them.
+  for (int k = 0; k < 4 * target + 2; k++) {
+    const double v = first + k * step;
+    if (v > hi + step * 1e-9) break;
+    out.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  }
   return out;
 }
 
@@ -79,7 +86,9 @@ struct Range {
   }
   void pad(double share) {
     if (!std::isfinite(lo)) lo = 0, hi = 1;
-    if (hi == lo) {  // one value: a window around it
+    // One value, or values a few ulps apart (flat losses): a window around them, since a range
+    // of one ulp has no tick step that advances.
+    if (hi - lo <= 1e-9 * std::max(std::abs(lo), std::abs(hi))) {
       const double half = std::max(std::abs(lo) * 0.1, 0.5);
       lo -= half;
       hi += half;

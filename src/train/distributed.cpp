@@ -7,8 +7,13 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <netdb.h>
+
+#include <c10/util/Logging.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "util/check.h"
 #include "util/strings.h"
@@ -23,6 +28,27 @@ using CollectiveGroup = c10d::Backend;
 #else
 using CollectiveGroup = c10d::ProcessGroup;
 #endif
+
+// The first line of a c10d/Gloo error without its C++ backtrace, to quote inside our message.
+std::string library_reason(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
+  if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+  return what;
+}
+
+// Waits for a collective; a peer that died, closed its connection or went silent past the
+// timeout is one error of ours instead of Gloo's text.
+void wait_for(const c10::intrusive_ptr<c10d::Work>& work, int rank, const char* what) {
+  try {
+    work->wait();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    LP_FAIL("rank ", rank, ": the ", what, " with the other ranks failed, a rank died or stopped answering (",
+            library_reason(e), ")");
+  }
+}
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -42,7 +68,7 @@ class ProcessGroupCommunicator : public Communicator {
     // One flat buffer: one collective per step instead of one per tensor. Summed in float32
     // (Gloo has no bf16 sums, and a sum of bf16 values loses their low bits).
     std::vector<torch::Tensor> flat = {carried(torch::cat(flatten(tensors)))};
-    pg_->allreduce(flat)->wait();
+    wait_for(pg_->allreduce(flat), rank(), "gradient all-reduce");
     flat[0].div_(world_size());
     int64_t offset = 0;
     for (auto& t : tensors) {
@@ -53,11 +79,11 @@ class ProcessGroupCommunicator : public Communicator {
 
   double all_reduce_mean(double value) override {
     std::vector<torch::Tensor> t = {torch::tensor({value}, torch::kDouble)};
-    pg_->allreduce(t)->wait();
+    wait_for(pg_->allreduce(t), rank(), "all-reduce");
     return t[0].item<double>() / world_size();
   }
 
-  void barrier() override { pg_->barrier()->wait(); }
+  void barrier() override { wait_for(pg_->barrier(), rank(), "barrier"); }
 
   // A reduce to each rank in turn: Gloo has no reduce-scatter, and the reduces move the same
   // bytes. Every chunk but this rank's own is scratch.
@@ -72,7 +98,7 @@ class ProcessGroupCommunicator : public Communicator {
       opts.rootRank = r;
       pending.push_back(pg_->reduce(chunks.back(), opts));
     }
-    for (auto& w : pending) w->wait();
+    for (auto& w : pending) wait_for(w, rank(), "reduce-scatter");
     return chunks[size_t(rank())][0];
   }
 
@@ -83,8 +109,8 @@ class ProcessGroupCommunicator : public Communicator {
     for (int r = 0; r < world_size(); r++) (*outputs)[0].push_back(torch::empty_like(slice));
     auto inputs = std::make_shared<std::vector<torch::Tensor>>(std::vector<torch::Tensor>{slice});
     c10::intrusive_ptr<c10d::Work> work = pg_->allgather(*outputs, *inputs);
-    return [work, outputs, inputs, dtype] {
-      work->wait();
+    return [work, outputs, inputs, dtype, rank = rank()] {
+      wait_for(work, rank, "all-gather");
       return torch::cat((*outputs)[0]).to(dtype);
     };
   }
@@ -106,6 +132,15 @@ class ProcessGroupCommunicator : public Communicator {
 
 }  // namespace
 
+void check_resolvable(const std::string& host, const std::string& what) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (found) ::freeaddrinfo(found);
+  LP_CHECK(rc == 0, what, " ", host, ": cannot resolve this address (", ::gai_strerror(rc), ")");
+}
+
 torch::Tensor reduce_scatter_sum(Communicator* comm, torch::Tensor flat) {
   return comm ? comm->reduce_scatter_sum(std::move(flat)) : flat;
 }
@@ -124,28 +159,45 @@ std::shared_ptr<Communicator> communicator_from_env(const std::string& device, i
   const int port = env_int("MASTER_PORT", 29500);
   LP_CHECK(addr && *addr, "WORLD_SIZE is ", world, " but MASTER_ADDR is not set (use torchrun-style variables)");
 
+  check_resolvable(addr, "MASTER_ADDR");
+  // c10d's log lines (a warning per second while the store is unreachable, an error when it
+  // gives up) are no message of ours: what fails is said once, below.
+  FLAGS_caffe2_log_level = std::max(FLAGS_caffe2_log_level, 3);
+
   c10d::TCPStoreOptions so;
   so.port = static_cast<uint16_t>(port);
   so.isServer = rank == 0;
   so.numWorkers = world;
   so.waitWorkers = true;
   so.timeout = std::chrono::seconds(timeout_seconds);
-  auto store = c10::make_intrusive<c10d::TCPStore>(addr, so);
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  try {
+    store = c10::make_intrusive<c10d::TCPStore>(addr, so);
+  } catch (const std::exception& e) {
+    LP_FAIL("rank ", rank, " of ", world, ": the ranks did not all meet at ", addr, ":", port, " within ",
+            timeout_seconds, " s (--collective-timeout; ", library_reason(e), ")");
+  }
 
   c10::intrusive_ptr<CollectiveGroup> pg;
-  if (starts_with(device, "cuda")) {
+  try {
+    if (starts_with(device, "cuda")) {
 #ifdef USE_C10D_NCCL
-    auto opts = c10d::ProcessGroupNCCL::Options::create();
-    opts->timeout = std::chrono::seconds(timeout_seconds);
-    pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, opts);
+      auto opts = c10d::ProcessGroupNCCL::Options::create();
+      opts->timeout = std::chrono::seconds(timeout_seconds);
+      pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, opts);
 #else
-    LP_FAIL("this libtorch has no NCCL: multi-process CUDA training needs a CUDA build of libtorch");
+      LP_FAIL("this libtorch has no NCCL: multi-process CUDA training needs a CUDA build of libtorch");
 #endif
-  } else {
-    auto opts = c10d::ProcessGroupGloo::Options::create();
-    opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    opts->timeout = std::chrono::seconds(timeout_seconds);
-    pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, opts);
+    } else {
+      auto opts = c10d::ProcessGroupGloo::Options::create();
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      opts->timeout = std::chrono::seconds(timeout_seconds);
+      pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, opts);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    LP_FAIL("rank ", rank, " of ", world, ": cannot connect to the other ranks (", library_reason(e), ")");
   }
   return std::make_shared<ProcessGroupCommunicator>(pg, local_rank);
 }

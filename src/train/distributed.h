@@ -41,6 +41,10 @@ inline int world_size_of(const Communicator* comm) { return comm ? comm->world_s
 torch::Tensor reduce_scatter_sum(Communicator* comm, torch::Tensor flat);
 Communicator::Pending all_gather(Communicator* comm, torch::Tensor slice);
 
+// Refuses a host name or address that does not resolve, naming `what` (--master-addr): the
+// ranks would otherwise retry it until the collective timeout.
+void check_resolvable(const std::string& host, const std::string& what);
+
 // A communicator from torchrun-style environment variables, or nullptr when WORLD_SIZE is
 // unset or 1 (a single process). `device` picks Gloo (cpu) or NCCL (cuda). A collective that
 // waits longer than `timeout_seconds` for another rank fails (a dead rank ends the job instead
