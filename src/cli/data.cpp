@@ -76,6 +76,7 @@ void print_sample(const DataInfo& info, int64_t max_tokens) {
 
 void run_inspect(const InspectOptions& o) {
   const DataInfo info = read_data_info(o.data_dir);
+  check_shards(info);
   auto line = [](const char* key, const std::string& value) { std::printf("%-12s %s\n", key, value.c_str()); };
   line("data", o.data_dir);
   line("format", info.format + (info.chat_template.empty() ? "" : " (template " + info.chat_template + ")"));

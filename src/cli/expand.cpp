@@ -47,17 +47,13 @@ void print_plan(const ExpansionPlan& plan) {
   }
 }
 
-std::string positions_text(const std::vector<int64_t>& positions) {
-  std::string s;
-  for (int64_t p : positions) s += (s.empty() ? "" : ",") + std::to_string(p);
-  return s;
-}
 
 void run_expand(const ExpandCliOptions& o) {
   ExpandOptions e;
   e.request = plan_request(o);
   if (o.verify) compat::parse_device(o.verify_options.device);  // a missing GPU is refused before any work
-  if (!o.dry_run) check_output({o.out_dir, OutputKind::Folder, {o.model_dir}, o.force});  // before any work
+  // Before any work; a dry run refuses what the real run would refuse.
+  check_output({o.out_dir, OutputKind::Folder, {o.model_dir}, o.force});
   const ModelFolder in = ModelFolder::open(o.model_dir);
   const ExpansionPlan plan = make_plan(e.request, in.config.num_hidden_layers);
   if (o.verify)  // refused before the expansion is written, not after
@@ -74,7 +70,7 @@ void run_expand(const ExpandCliOptions& o) {
                  "outputs will differ from the base\n", o.zero.c_str());
 
   std::printf("%lld -> %lld blocks; new blocks at %s\n", (long long)plan.layers_before,
-              (long long)plan.layers_after(), positions_text(plan.added_positions()).c_str());
+              (long long)plan.layers_after(), join_numbers(plan.added_positions()).c_str());
   if (o.dry_run) {
     print_plan(plan);
     std::printf("would write %s of tensor data to %s\n", format_bytes(expanded_bytes(in, e)).c_str(),

@@ -99,8 +99,10 @@ void add_generate(CLI::App& app) {
   auto o = std::make_shared<GenerateCliOptions>();
   auto* cmd = app.add_subcommand("generate", "Continue a prompt (text, or token ids with --prompt-ids); greedy unless --temperature > 0");
   cmd->add_option("model_dir", o->model_dir, "model folder (config.json + safetensors), or a LoRA adapter folder")->required();
-  auto* text = cmd->add_option("--prompt", o->prompt_text, "prompt text (needs tokenizer.json; BOS added as the tokenizer says)");
-  cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated token ids (default: the BOS token)")->excludes(text);
+  auto* text = cmd->add_option("--prompt", o->prompt_text, "prompt text (needs tokenizer.json; BOS added as the tokenizer says)")
+                   ->check(non_empty("prompt"));
+  cmd->add_option("--prompt-ids", o->prompt_ids, "comma-separated token ids (default: the BOS token)")->excludes(text)
+      ->check(non_empty("list of token ids"));
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "tokens to generate at most")->capture_default_str()
       ->check(count(0, 1 << 24));
   add_sampling_options(*cmd, o->sampler);

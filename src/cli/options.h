@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -65,20 +66,29 @@ inline CLI::Validator at_least(double lo) { return in(incl(lo), excl(kInf)); }
 // Whole numbers up to `hi` (counts of steps, batches, threads ...).
 inline CLI::Validator count(double lo, double hi) { return in(incl(lo), incl(hi)); }
 
-// Seeds: whole numbers from 0 up (a negative one would silently wrap around in an unsigned seed).
+// Seeds: whole numbers from 0 to 2^64 - 1 (a negative one would wrap around in an unsigned
+// seed, a larger one saturate).
 inline CLI::Validator seed_value() {
   return CLI::Validator(
       [](std::string& text) {
         const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-        return digits ? std::string() : "\"" + text + "\" is not a seed (a whole number from 0)";
+        if (!digits) return "\"" + text + "\" is not a seed (a whole number from 0)";
+        const std::string max = "18446744073709551615";
+        const size_t first = std::min(text.find_first_not_of('0'), text.size() - 1);
+        const std::string value = text.substr(first);
+        const bool fits = value.size() < max.size() || (value.size() == max.size() && value <= max);
+        return fits ? std::string() : text + " is not a seed: seeds go up to " + max + " (2^64 - 1)";
       },
       "SEED");
 }
 
-// A validator for a path option: not empty.
-inline CLI::Validator non_empty_path() {
-  return CLI::Validator([](std::string& text) { return text.empty() ? std::string("the path is empty") : std::string(); },
-                        "PATH");
+// A validator for an option whose empty value would silently mean its default: "the WHAT is empty".
+inline CLI::Validator non_empty(const std::string& what, const std::string& name = "TEXT") {
+  return CLI::Validator(
+      [what](std::string& text) { return text.empty() ? "the " + what + " is empty" : std::string(); }, name);
 }
+
+// A validator for a path option: not empty.
+inline CLI::Validator non_empty_path() { return non_empty("path", "PATH"); }
 
 }  // namespace llamapro::cli

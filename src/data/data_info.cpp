@@ -4,6 +4,7 @@
 
 #include "data/data_json.h"
 #include "data/loader.h"
+#include "data/shard.h"
 #include "util/check.h"
 #include "util/files.h"
 #include "util/hash.h"
@@ -84,7 +85,27 @@ DataInfo read_data_info(const std::filesystem::path& data_dir) {
   info.content_fingerprint = hex64(fingerprint);
   info.sources = j.value("sources", json::array());
   LP_CHECK(info.sources.is_array(), where, ": \"sources\" must be an array");
+  for (size_t i = 0; i < info.sources.size(); i++) {
+    const json& source = info.sources[i];
+    const std::string at = where + ": sources[" + std::to_string(i) + "]";
+    LP_CHECK(source.is_object(), at, " must be an object");
+    json_get<std::string>(source, "path", at);
+    for (const char* count : {"documents", "tokens"})
+      LP_CHECK(json_get_or<int64_t>(source, count, 0, at) >= 0, at, ": \"", count, "\" must not be negative");
+  }
   return info;
+}
+
+void check_shard_header(const SplitShard& s, const ShardHeader& h, int64_t vocab_size) {
+  const std::string where = s.path.string();
+  LP_CHECK(h.vocab_size == vocab_size, where, ": vocab size ", h.vocab_size, " differs from data.json's ", vocab_size);
+  LP_CHECK(h.tokens == s.tokens && h.documents == s.documents, where, ": holds ", h.tokens, " tokens in ", h.documents,
+           " documents, data.json says ", s.tokens, " in ", s.documents);
+}
+
+void check_shards(const DataInfo& info) {
+  for (const auto* shards : {&info.train_shards, &info.val_shards})
+    for (const SplitShard& s : *shards) check_shard_header(s, ShardReader(s.path).header(), info.vocab_size);
 }
 
 void check_data_matches(const DataInfo& info, const std::filesystem::path& model_dir) {

@@ -21,12 +21,8 @@ class TokenStream {
     starts_.push_back(0);
     for (const SplitShard& s : shards) {
       auto r = std::make_unique<ShardReader>(s.path);
-      const ShardHeader& h = r->header();
-      std::string where = s.path.string();
-      LP_CHECK(h.vocab_size == vocab_size, where, ": vocab size ", h.vocab_size, " differs from data.json's ", vocab_size);
-      LP_CHECK(h.tokens == s.tokens && h.documents == s.documents, where, ": holds ", h.tokens, " tokens in ",
-               h.documents, " documents, data.json says ", s.tokens, " in ", s.documents);
-      starts_.push_back(starts_.back() + h.tokens);
+      check_shard_header(s, r->header(), vocab_size);
+      starts_.push_back(starts_.back() + r->header().tokens);
       readers_.push_back(std::move(r));
     }
   }

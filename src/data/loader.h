@@ -47,6 +47,12 @@ struct DataInfo {
 // Parses DATA_DIR/data.json; clear error when absent or malformed.
 DataInfo read_data_info(const std::filesystem::path& data_dir);
 
+// Opens every shard of both splits and refuses one that is truncated or disagrees with
+// data.json (the loader does the same for the split it reads).
+void check_shards(const DataInfo& info);
+struct ShardHeader;
+void check_shard_header(const SplitShard& shard, const ShardHeader& header, int64_t vocab_size);
+
 // Refuses data made for another model: the tokenizer fingerprints must agree when both
 // exist (model_dir/tokenizer.json), and the data's vocab must fit the model's vocab_size.
 void check_data_matches(const DataInfo& info, const std::filesystem::path& model_dir);

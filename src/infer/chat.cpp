@@ -47,11 +47,13 @@ ChatTurn ChatSession::say(const std::string& user, const std::function<void(cons
     turn.prompt_ids = render(user);
   }
   const int64_t room = window() - int64_t(turn.prompt_ids.size());
-  LP_CHECK(room >= 1, "the message is ", turn.prompt_ids.size(), " tokens with the template, and the model's window is ",
-           window(), " positions: nothing is left for a reply");
+  LP_CHECK(room >= options_.max_new_tokens, "the message is ", turn.prompt_ids.size(),
+           " tokens with the template; with --max-new-tokens ", options_.max_new_tokens, " it needs ",
+           int64_t(turn.prompt_ids.size()) + options_.max_new_tokens, " positions, and the model's window is ", window(),
+           " (shorten the message or lower --max-new-tokens)");
 
   GenerateOptions g;
-  g.max_new_tokens = std::min(options_.max_new_tokens, room);
+  g.max_new_tokens = options_.max_new_tokens;
   g.sampler = options_.sampler;
   g.sampler.seed += uint64_t(replies_++);
   g.stop_when = [&](const std::vector<int64_t>& out) { return out.back() == end_of_turn_; };

@@ -9,14 +9,6 @@
 
 namespace llamapro {
 
-namespace {
-std::string join(const std::vector<int64_t>& v) {
-  std::string s;
-  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
-  return s;
-}
-}  // namespace
-
 TrainableSpec resolve_trainable(const std::string& spec_text, const std::string& also,
                                 const std::optional<Manifest>& manifest, int64_t layers) {
   TrainableSpec spec;
@@ -54,7 +46,7 @@ TrainableSpec resolve_trainable(const std::string& spec_text, const std::string&
     }
   LP_CHECK(!spec.blocks.empty() || spec.embed || spec.head, "--trainable ", spec_name,
            " names no block: nothing would train");
-  spec.description += " (blocks " + (spec.blocks.empty() ? std::string("none") : join(spec.blocks)) + ")";
+  spec.description += " (blocks " + (spec.blocks.empty() ? std::string("none") : join_numbers(spec.blocks)) + ")";
   if (spec.embed) spec.description += " + embeddings";
   if (spec.head) spec.description += " + head (norm, lm_head)";
   return spec;

@@ -10,6 +10,14 @@ namespace llamapro {
 
 std::vector<std::string> split(std::string_view text, char sep);
 
+// {3, 7, 11} -> "3,7,11" (any container of integers: block positions, indices).
+template <typename Integers>
+std::string join_numbers(const Integers& values) {
+  std::string s;
+  for (const auto v : values) s += (s.empty() ? "" : ",") + std::to_string(v);
+  return s;
+}
+
 // "3,7,11" -> {3, 7, 11}; clear error naming `what` for anything that is not an integer list.
 std::vector<int64_t> parse_int_list(std::string_view text, std::string_view what);
 
