@@ -6,21 +6,26 @@ BUILD_TYPE   ?= Release
 CMAKE_FLAGS  ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo bench fuzz clean
+.PHONY: all deps configure build test demo bench fuzz clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-build: deps
+configure: deps
 	@test -f $(BUILD_DIR)/build.ninja || cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+# Everything: the binary, the tests and the benchmarks.
+build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
+# The demo runs the binary alone: it builds nothing else.
+demo: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target llamapro
 	scripts/demo.sh $(BUILD_DIR)/llamapro
 
 bench: build

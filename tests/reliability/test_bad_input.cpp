@@ -4,33 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <functional>
 
 #include "reliability/workspace.h"
 
 namespace llamapro {
 namespace {
 
-using testing::is_one_error_line;
+using testing::BadCase;
+using testing::expect_refused;
 using testing::Workspace;
-
-struct BadCase {
-  std::string args;  // run inside the workspace
-  std::string says;  // a part of the error line
-};
-
-void expect_refused(const std::vector<BadCase>& cases, const std::function<void(Workspace&)>& setup = {}) {
-  Workspace ws;
-  if (setup) setup(ws);
-  const auto before = ws.snapshot();
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.args);
-    testing::CliResult r = ws.run(c.args);
-    EXPECT_TRUE(is_one_error_line(r));
-    EXPECT_NE(r.err.find(c.says), std::string::npos) << "expected \"" << c.says << "\" in: " << r.err;
-    EXPECT_EQ(ws.snapshot(), before) << "the workspace changed";
-  }
-}
 
 TEST(BadInput, Score) {
   expect_refused({

@@ -8,8 +8,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/fixtures.h"
 #include "util/hash.h"
@@ -102,6 +104,26 @@ inline ::testing::AssertionResult is_one_error_line(const CliResult& r) {
   if (errors != 1 || last.rfind("error: ", 0) != 0)
     return ::testing::AssertionFailure() << "expected one error line, stderr: " << r.err;
   return ::testing::AssertionSuccess();
+}
+
+struct BadCase {
+  std::string args;  // run inside the workspace
+  std::string says;  // a part of the error line
+};
+
+// Runs each case in one workspace: one error line naming the problem, status 1, and every
+// entry of the workspace as it was (no output, no stage, no lock).
+inline void expect_refused(const std::vector<BadCase>& cases, const std::function<void(Workspace&)>& setup = {}) {
+  Workspace ws;
+  if (setup) setup(ws);
+  const auto before = ws.snapshot();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args);
+    CliResult r = ws.run(c.args);
+    EXPECT_TRUE(is_one_error_line(r));
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << "expected \"" << c.says << "\" in: " << r.err;
+    EXPECT_EQ(ws.snapshot(), before) << "the workspace changed";
+  }
 }
 
 }  // namespace llamapro::testing
