@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "model/cpu_gemm.h"
+#include "kernels/cpu_gemm.h"
 #include "util/check.h"
 #include "util/interrupt.h"
 #include "util/memory.h"

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "infer/vector_math.h"
+#include "kernels/vector_math.h"
 #include "util/check.h"
 
 namespace llamapro {

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "model/attention_loops.h"
+#include "kernels/attention_loops.h"
 #include "util/check.h"
 
 namespace llamapro {

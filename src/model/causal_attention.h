@@ -1,5 +1,5 @@
 // causal_attention.h — causal self-attention of float32 CPU tensors through the loops of
-// model/attention_loops, one head per thread, as an autograd function: no (T, T) score or
+// kernels/attention_loops, one head per thread, as an autograd function: no (T, T) score or
 // probability tensor is ever made, and grouped KV heads are read in place, not repeated.
 #pragma once
 

@@ -3,7 +3,7 @@
 
 #include <optional>
 
-#include "model/cpu_gemm.h"
+#include "kernels/cpu_gemm.h"
 
 namespace llamapro {
 

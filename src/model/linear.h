@@ -1,5 +1,5 @@
 // linear.h — the model's matrix products: linear_layer(x, W, b) = x W^T + b as torch::linear, and out (+)= a b,
-// with float32 CPU products (forward and backward) through model/cpu_gemm; other devices and
+// with float32 CPU products (forward and backward) through kernels/cpu_gemm; other devices and
 // dtypes go to libtorch.
 #pragma once
 

@@ -1,4 +1,4 @@
-// test_linear.cpp — linear_layer and matmul_into (model/linear, through model/cpu_gemm's split
+// test_linear.cpp — linear_layer and matmul_into (model/linear, through kernels/cpu_gemm's split
 // single-threaded BLAS calls) against libtorch: values and gradients, with and without bias,
 // frozen weights, 3-d inputs, transposed operands, shapes split by rows and by columns.
 #include <gtest/gtest.h>

@@ -1,14 +1,14 @@
 // attention_loops.cpp — see attention_loops.h. Every product is one small matrix product,
 // C (+)= A B, done by register tiles of 6 rows x 16 columns (12 accumulators, the classic
 // AVX2 shape): A's element broadcast, B's row loaded as vectors.
-#include "model/attention_loops.h"
+#include "kernels/attention_loops.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "infer/vector_math.h"
-#include "util/simd.h"
+#include "kernels/vector_math.h"
+#include "kernels/simd.h"
 
 namespace llamapro::attn {
 

@@ -1,12 +1,12 @@
 // vector_math.cpp — see vector_math.h. The hot loops are written on 8-float vectors
-// (util/simd.h).
-#include "infer/vector_math.h"
+// (kernels/simd.h).
+#include "kernels/vector_math.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "util/simd.h"
+#include "kernels/simd.h"
 
 namespace llamapro::vec {
 

@@ -1,6 +1,6 @@
 // cpu_gemm.cpp — see cpu_gemm.h. The BLAS is found at run time (the one libtorch loaded): its
 // Fortran sgemm_, and OpenBLAS's thread count switch when it has one.
-#include "model/cpu_gemm.h"
+#include "kernels/cpu_gemm.h"
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>

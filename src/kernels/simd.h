@@ -1,5 +1,5 @@
 // simd.h — 8-float vectors (GCC vector extensions) for the hand-written float32 loops
-// (infer/vector_math, model/attention_loops). The compiler maps them to the instructions the
+// (kernels/vector_math, kernels/attention_loops). The compiler maps them to the instructions the
 // file is built for (AVX2 + FMA with LLAMAPRO_NATIVE); unaligned loads and stores go through
 // memcpy.
 #pragma once

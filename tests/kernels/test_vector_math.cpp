@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "infer/vector_math.h"
+#include "kernels/vector_math.h"
 
 namespace llamapro {
 namespace {
