@@ -1,4 +1,4 @@
-#include "eval/perplexity.h"
+#include "model/data_loss.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,36 +7,6 @@
 #include "util/check.h"
 
 namespace llamapro {
-
-BatchTensors batch_tensors(const Batch& b, const torch::Device& device) {
-  BatchTensors t;
-  t.ids = torch::from_blob(const_cast<int32_t*>(b.ids.data()), {b.batch, b.seq_len}, torch::kInt)
-              .to(torch::kLong)
-              .to(device);  // (B, T)
-  bool all_targets = std::all_of(b.loss_mask.begin(), b.loss_mask.end(), [](uint8_t m) { return m == 1; });
-  if (!all_targets)
-    t.mask = torch::from_blob(const_cast<uint8_t*>(b.loss_mask.data()), {b.batch, b.seq_len}, torch::kUInt8)
-                 .to(device);  // (B, T)
-  if (!b.positions.empty()) {
-    auto table = [&](const std::vector<int32_t>& v) {
-      return torch::from_blob(const_cast<int32_t*>(v.data()), {b.batch, b.seq_len}, torch::kInt).to(device, torch::kLong);
-    };
-    t.rows = {table(b.positions), table(b.segments)};  // (B, T) each
-  }
-  return t;
-}
-
-torch::Tensor batch_loss(const Model& model, const BatchTensors& t) {
-  auto hidden = t.rows.positions.defined() ? model.final_hidden(t.ids, t.rows) : model.final_hidden(t.ids);
-  return fused_next_token_loss(hidden, model.weights().lm_head, t.ids, t.mask);
-}
-
-int64_t target_count(const Batch& b) {
-  int64_t n = 0;
-  for (int64_t row = 0; row < b.batch; row++)
-    for (int64_t t = 1; t < b.seq_len; t++) n += b.loss_mask[size_t(row * b.seq_len + t)] != 0;
-  return n;
-}
 
 EvalResult evaluate_loss(const Model& model, const std::string& data_dir, const EvalOptions& o) {
   torch::NoGradGuard no_grad;

@@ -3,7 +3,9 @@
 
 #include <ATen/Parallel.h>
 
-#include "infer/vector_math.h"
+#include <algorithm>
+
+#include "kernels/vector_math.h"
 #include "model/linear.h"
 #include "util/check.h"
 
@@ -114,6 +116,36 @@ torch::Tensor fused_next_token_loss(const torch::Tensor& hidden, const torch::Te
     if (keep.numel() == 0) return rows.sum().to(torch::kFloat) * 0.0;  // nothing to predict: 0, in the graph
   }
   return FusedHeadLoss::apply(rows, head, target, scale);
+}
+
+BatchTensors batch_tensors(const Batch& b, const torch::Device& device) {
+  BatchTensors t;
+  t.ids = torch::from_blob(const_cast<int32_t*>(b.ids.data()), {b.batch, b.seq_len}, torch::kInt)
+              .to(torch::kLong)
+              .to(device);  // (B, T)
+  bool all_targets = std::all_of(b.loss_mask.begin(), b.loss_mask.end(), [](uint8_t m) { return m == 1; });
+  if (!all_targets)
+    t.mask = torch::from_blob(const_cast<uint8_t*>(b.loss_mask.data()), {b.batch, b.seq_len}, torch::kUInt8)
+                 .to(device);  // (B, T)
+  if (!b.positions.empty()) {
+    auto table = [&](const std::vector<int32_t>& v) {
+      return torch::from_blob(const_cast<int32_t*>(v.data()), {b.batch, b.seq_len}, torch::kInt).to(device, torch::kLong);
+    };
+    t.rows = {table(b.positions), table(b.segments)};  // (B, T) each
+  }
+  return t;
+}
+
+torch::Tensor batch_loss(const Model& model, const BatchTensors& t) {
+  auto hidden = t.rows.positions.defined() ? model.final_hidden(t.ids, t.rows) : model.final_hidden(t.ids);
+  return fused_next_token_loss(hidden, model.weights().lm_head, t.ids, t.mask);
+}
+
+int64_t target_count(const Batch& b) {
+  int64_t n = 0;
+  for (int64_t row = 0; row < b.batch; row++)
+    for (int64_t t = 1; t < b.seq_len; t++) n += b.loss_mask[size_t(row * b.seq_len + t)] != 0;
+  return n;
 }
 
 }  // namespace llamapro

@@ -3,6 +3,11 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+
+#include "data/loader.h"
+#include "model/transformer.h"
+
 namespace llamapro {
 
 // Mean cross-entropy (float32 scalar) of the next-token predictions: logits (B, T, V) at
@@ -19,5 +24,19 @@ torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& 
 // float summation order.
 torch::Tensor fused_next_token_loss(const torch::Tensor& hidden, const torch::Tensor& head, const torch::Tensor& ids,
                                     const torch::Tensor& mask = {});
+
+// A batch as tensors on the model's device: ids (B, T) int64, the mask (B, T) uint8 (left
+// undefined when every token is a target), and the documents of packed rows (undefined for
+// concatenated ones).
+struct BatchTensors {
+  torch::Tensor ids, mask;
+  PackedRows rows;
+};
+BatchTensors batch_tensors(const Batch& batch, const torch::Device& device);
+// The batch's mean next-token loss (fused_next_token_loss), packed rows kept apart.
+torch::Tensor batch_loss(const Model& model, const BatchTensors& t);
+// How many next-token predictions of the batch count: positions 1..T-1 whose mask is 1. A
+// batch without any has no loss (its mean would read 0): callers refuse it or leave it out.
+int64_t target_count(const Batch& batch);
 
 }  // namespace llamapro
