@@ -4,15 +4,14 @@
 
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 #include <map>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "plot/chart.h"
+#include "train/metrics_log.h"
 #include "util/check.h"
 #include "util/files.h"
-#include "util/json.h"
 #include "util/output.h"
 
 namespace llamapro::cli {
@@ -31,51 +30,35 @@ struct RunCurves {
   std::map<std::string, Series> source_evals;  // "eval_loss/NAME" of runs on several data folders
 };
 
-// metrics.jsonl of a run folder: the training loss of every step and each evaluation.
+// A run's curves from its metrics log: the training loss of every step, each evaluation.
 RunCurves read_run(const std::string& dir, int color, double smoothing) {
-  const std::filesystem::path file = std::filesystem::path(dir) / "metrics.jsonl";
-  LP_CHECK(std::filesystem::is_regular_file(file), dir, ": no metrics.jsonl (not a training run folder)");
   RunCurves c;
   const std::string name = folder_name(dir);
   c.train = {"", {}, {}, true, {}, color};
   c.train_smooth = {name + " (train)", {}, {}, true, {}, color};
   c.eval = {name + " (validation)", {}, {}, false, {}, color};
-  std::istringstream in(read_file(file));
-  int line_no = 0;
   double ema = 0, weight = 0;  // debiased exponential average, as TensorBoard smooths
-  for (std::string line; std::getline(in, line);) {
-    line_no++;
-    if (line.empty()) continue;
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const std::exception&) {
-      LP_FAIL(file.string(), ":", line_no, ": not a JSON line");
-    }
-    if (!j.is_object() || !j.contains("tokens") || !j["tokens"].is_number()) continue;
-    const double tokens = j["tokens"].get<double>();
-    if (j.contains("loss") && j["loss"].is_number()) {
-      const double loss = j["loss"].get<double>();
-      ema = smoothing * ema + (1 - smoothing) * loss;
+  for (const MetricsPoint& p : read_metrics_log(dir)) {
+    if (p.loss) {
+      ema = smoothing * ema + (1 - smoothing) * *p.loss;
       weight = smoothing * weight + (1 - smoothing);
-      c.train.x.push_back(tokens);
-      c.train.y.push_back(loss);
-      c.train_smooth.x.push_back(tokens);
+      c.train.x.push_back(p.tokens);
+      c.train.y.push_back(*p.loss);
+      c.train_smooth.x.push_back(p.tokens);
       c.train_smooth.y.push_back(ema / weight);
     }
-    if (j.contains("eval_loss") && j["eval_loss"].is_number()) {
-      c.eval.x.push_back(tokens);
-      c.eval.y.push_back(j["eval_loss"].get<double>());
+    if (p.eval_loss) {
+      c.eval.x.push_back(p.tokens);
+      c.eval.y.push_back(*p.eval_loss);
     }
-    for (const auto& [key, value] : j.items()) {
-      if (key.rfind("eval_loss/", 0) != 0 || !value.is_number()) continue;
-      Series& s = c.source_evals[key.substr(10)];
+    for (const auto& [set, loss] : p.eval_loss_of) {
+      Series& s = c.source_evals[set];
       s.color = color;
-      s.x.push_back(tokens);
-      s.y.push_back(value.get<double>());
+      s.x.push_back(p.tokens);
+      s.y.push_back(loss);
     }
   }
-  LP_CHECK(!c.train.x.empty(), file.string(), ": no training steps recorded yet");
+  LP_CHECK(!c.train.x.empty(), dir, ": no training steps recorded yet");
   return c;
 }
 

@@ -14,12 +14,6 @@ namespace {
 const char* kIndexName = "model.safetensors.index.json";
 const char* kSingleName = "model.safetensors";
 
-bool is_weight_file(const fs::path& p) {
-  auto name = p.filename().string();
-  return ends_with(name, ".safetensors") || name == kIndexName || ends_with(name, ".bin") ||
-         name == "pytorch_model.bin.index.json";
-}
-
 // Files that describe a model folder's own history rather than the model: a training run's
 // settings and metrics, and leftovers of interrupted writes. They do not travel with copies.
 bool is_run_file(const fs::path& p) {
@@ -27,6 +21,12 @@ bool is_run_file(const fs::path& p) {
   return name == "run.json" || name == "metrics.jsonl" || name.find(".partial-") != std::string::npos;
 }
 }  // namespace
+
+bool is_weight_file(const fs::path& p) {
+  auto name = p.filename().string();
+  return ends_with(name, ".safetensors") || name == kIndexName || ends_with(name, ".bin") ||
+         name == "pytorch_model.bin.index.json";
+}
 
 Checkpoint Checkpoint::open(const fs::path& dir) {
   Checkpoint ck;
@@ -96,7 +96,7 @@ uint64_t Checkpoint::tensor_bytes() const {
   return n;
 }
 
-int64_t Checkpoint::parameter_count() const {
+int64_t Checkpoint::stored_elements() const {
   int64_t n = 0;
   for (const auto& [name, ref] : where_) n += ref.info->numel();
   return n;

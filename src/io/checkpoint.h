@@ -36,7 +36,7 @@ class Checkpoint {
   const std::vector<std::unique_ptr<SafetensorsFile>>& shards() const { return shards_; }
   bool is_sharded() const { return sharded_; }
   uint64_t tensor_bytes() const;  // sum of all tensor data
-  int64_t parameter_count() const;  // sum of all tensor elements
+  int64_t stored_elements() const;  // sum of all tensor elements (model/summary counts parameters)
 
  private:
   std::filesystem::path dir_;
@@ -73,6 +73,10 @@ class CheckpointWriter {
   uint64_t tensor_written_ = 0;
   std::unique_ptr<SafetensorsWriter> writer_;
 };
+
+// The files of a model folder that hold its weights: safetensors shards and their index, and the
+// PyTorch .bin files and index (which are refused for reading).
+bool is_weight_file(const std::filesystem::path& path);
 
 // Copies the files of a model folder that are neither weights nor config.json (tokenizer,
 // generation config, chat template, ...) to another folder, unchanged; a training run's own

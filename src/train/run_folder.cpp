@@ -15,9 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kRunJson = "run.json";
-constexpr const char* kMetrics = "metrics.jsonl";
-constexpr const char* kCheckpoints = "checkpoints";
 
 std::string step_name(int64_t step) {
   char buf[32];
@@ -41,7 +38,7 @@ std::string differences(const json& previous, const json& identity) {
 // its inner outputs. The folder's own lock is held, so none of them belongs to a live run.
 void remove_stale_partials(const fs::path& dir) {
   std::error_code ec;
-  for (const fs::path& d : {dir, dir / kCheckpoints}) {
+  for (const fs::path& d : {dir, dir / kCheckpointsFolder}) {
     std::vector<fs::path> stages, locks;
     for (const auto& e : fs::directory_iterator(d, ec)) {
       const std::string name = e.path().filename().string();
@@ -82,8 +79,8 @@ RunFolder::RunFolder(fs::path dir, const json& identity, const std::vector<fs::p
   check_not_an_input(dir_, inputs, "-o");
   if (owner_) lock_ = std::make_unique<OutputLock>(dir_);
   std::error_code ec;
-  if (fs::exists(dir_ / kRunJson)) {
-    json previous = read_json_file(dir_ / kRunJson);
+  if (fs::exists(dir_ / kRunFile)) {
+    json previous = read_json_file(dir_ / kRunFile);
     if (previous == identity) return;  // the same run: continue it
     const std::string changed = changed_data(previous, identity);
     LP_CHECK(force || changed.empty(), dir_.string(), " holds a run on data ", changed,
@@ -120,27 +117,27 @@ void RunFolder::create() {
     fs::remove_all(dir_, ec);
     LP_CHECK(!ec, "cannot clear ", dir_.string(), ": ", ec.message());
   }
-  fs::create_directories(dir_ / kCheckpoints, ec);
-  LP_CHECK(!ec, "cannot create ", (dir_ / kCheckpoints).string(), ": ", ec.message());
+  fs::create_directories(dir_ / kCheckpointsFolder, ec);
+  LP_CHECK(!ec, "cannot create ", (dir_ / kCheckpointsFolder).string(), ": ", ec.message());
   remove_stale_partials(dir_);
-  if (fresh_) write_json_file(dir_ / kRunJson, identity_);
+  if (fresh_) write_json_file(dir_ / kRunFile, identity_);
 }
 
 std::optional<SavedCheckpoint> RunFolder::newest_checkpoint() const {
   std::string newest;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_ / kCheckpoints, ec)) {
+  for (const auto& e : fs::directory_iterator(dir_ / kCheckpointsFolder, ec)) {
     const std::string name = e.path().filename().string();
     if (e.is_directory() && is_checkpoint_name(name) && fs::exists(e.path() / "state.json") && name > newest)
       newest = name;
   }
   if (newest.empty()) return std::nullopt;
-  const fs::path d = dir_ / kCheckpoints / newest;
+  const fs::path d = dir_ / kCheckpointsFolder / newest;
   return SavedCheckpoint{d, read_json_file(d / "state.json")};
 }
 
 fs::path RunFolder::rank_files(int64_t step) const {
-  return dir_ / kCheckpoints / (step_name(step) + ".partial-ranks");
+  return dir_ / kCheckpointsFolder / (step_name(step) + ".partial-ranks");
 }
 
 void RunFolder::clear_rank_files(int64_t step) const {
@@ -153,10 +150,10 @@ void RunFolder::clear_rank_files(int64_t step) const {
 
 fs::path RunFolder::save_checkpoint(int64_t step, json state, int64_t keep,
                                     const std::function<void(const fs::path&)>& write_tensors) {
-  const fs::path target = dir_ / kCheckpoints / step_name(step);
+  const fs::path target = dir_ / kCheckpointsFolder / step_name(step);
   if (!owner_) return target;
   std::error_code ec;
-  if (metrics_.is_open()) state["metrics_bytes"] = static_cast<int64_t>(fs::file_size(dir_ / kMetrics, ec));
+  if (metrics_.is_open()) state["metrics_bytes"] = static_cast<int64_t>(fs::file_size(dir_ / kMetricsFile, ec));
   {
     OutputSpec spec{target, OutputKind::Folder, {}, /*force=*/true, "checkpoint", {"state.json"}};
     spec.check_inputs_read = false;  // may replace the checkpoint a resume read
@@ -167,7 +164,7 @@ fs::path RunFolder::save_checkpoint(int64_t step, json state, int64_t keep,
   }
   fs::remove_all(rank_files(step), ec);
   std::vector<fs::path> all;
-  for (const auto& e : fs::directory_iterator(dir_ / kCheckpoints))
+  for (const auto& e : fs::directory_iterator(dir_ / kCheckpointsFolder))
     if (e.is_directory() && is_checkpoint_name(e.path().filename().string())) all.push_back(e.path());
   std::sort(all.begin(), all.end());
   for (size_t i = 0; i + size_t(keep) < all.size(); i++) fs::remove_all(all[i]);
@@ -176,7 +173,7 @@ fs::path RunFolder::save_checkpoint(int64_t step, json state, int64_t keep,
 
 void RunFolder::open_metrics(const std::optional<SavedCheckpoint>& resumed) {
   if (!owner_) return;
-  const fs::path file = dir_ / kMetrics;
+  const fs::path file = dir_ / kMetricsFile;
   // Records after the checkpoint belong to steps that will run again.
   int64_t keep = 0;
   if (resumed) keep = json_get_or<int64_t>(resumed->state, "metrics_bytes", 0, (resumed->dir / "state.json").string());

@@ -20,6 +20,11 @@
 
 namespace llamapro {
 
+// The entries of a run folder.
+inline constexpr const char* kRunFile = "run.json";            // the settings and the data's fingerprint
+inline constexpr const char* kMetricsFile = "metrics.jsonl";   // train/metrics_log.h
+inline constexpr const char* kCheckpointsFolder = "checkpoints";
+
 struct SavedCheckpoint {
   std::filesystem::path dir;  // holds optimizer.safetensors and state.json
   json state;                 // state.json

@@ -6,13 +6,14 @@
 #include <cstdio>
 #include <map>
 
-#include "eval/perplexity.h"
 #include "io/safetensors.h"
-#include "model/compat.h"
+#include "model/device.h"
+#include "model/data_loss.h"
 #include "model/load.h"
 #include "model/loss.h"
 #include "train/distributed.h"
 #include "train/export.h"
+#include "train/metrics_log.h"
 #include "train/optimizer_state.h"
 #include "train/parameter_shards.h"
 #include "util/check.h"
@@ -72,7 +73,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
 
   base_ = ModelFolder::open(o_.model_dir);
   ModelOptions mo;
-  mo.device = compat::parse_device(o_.device);
+  mo.device = parse_device(o_.device);
   if (comm_ && mo.device.is_cuda()) mo.device = torch::Device(torch::kCUDA, comm_->local_rank());
   mo.dtype = o_.bf16 ? torch::kBFloat16 : torch::kFloat;
   model_ = std::make_unique<Model>(load_model(base_, mo));
@@ -105,7 +106,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   } else {
     apply_trainable(*model_, trainable_);
   }
-  model_->set_activation_checkpointing(o_.activation_checkpointing);
+  model_->set_recompute_activations(o_.recompute_activations);
   model_->set_training(true);
   for (const auto& p : model_->named_parameters()) total_parameters_ += p.tensor.numel();
   std::vector<NamedTensor> trained = model_->trainable_parameters();
@@ -232,11 +233,6 @@ double Trainer::forward_backward(const Batch& batch) {
   return loss.item<double>();
 }
 
-void Trainer::optimizer_step(double lr) {
-  optimizer_->reduce_gradients();
-  optimizer_->step(lr);
-}
-
 StepResult Trainer::step() {
   const double started = now_seconds();
   StepResult r;
@@ -276,15 +272,12 @@ StepResult Trainer::step() {
   last_loss_ = r.loss;
   r.step = step_;
   r.tokens_per_second = double(tokens) / std::max(1e-9, now_seconds() - started);
-  json record = {{"step", step_}, {"tokens", tokens_seen_}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
-                 {"tokens_per_s", r.tokens_per_second}};
-  if (!held.is_null()) record["resident_bytes"] = held;
+  StepMetrics m{step_, tokens_seen_, r.loss, r.lr, r.grad_norm, r.tokens_per_second, held, json()};
   if (data_.size() > 1) {  // how much of each source the run has seen
-    json seen = json::object();
-    for (size_t i = 0; i < data_.size(); i++) seen[loader_->sources()[i].name] = source_tokens(i);
-    record["source_tokens"] = seen;
+    m.source_tokens = json::object();
+    for (size_t i = 0; i < data_.size(); i++) m.source_tokens[loader_->sources()[i].name] = source_tokens(i);
   }
-  run_->log(record);
+  run_->log(step_record(m));
   return r;
 }
 
@@ -328,7 +321,7 @@ double Trainer::evaluate() {
   // Each source's loss, and their mean weighted as the batches are drawn.
   last_source_eval_.assign(data_.size(), NAN);
   double sum = 0, weights = 0;
-  json record = {{"step", step_}, {"tokens", tokens_seen_}};
+  EvalMetrics record{step_, tokens_seen_, NAN, {}};
   for (size_t i = 0; i < data_.size(); i++) {
     if (data_[i].val_tokens == 0) continue;
     const double loss = held_out(o_.data[i].dir, loader_->loader(i).packing());
@@ -336,21 +329,20 @@ double Trainer::evaluate() {
     last_source_eval_[i] = loss;
     sum += o_.data[i].weight * loss;
     weights += o_.data[i].weight;
-    if (data_.size() + watched_.size() > 1) record["eval_loss/" + loader_->sources()[i].name] = loss;
+    if (data_.size() + watched_.size() > 1) record.per_set.push_back({loader_->sources()[i].name, loss});
   }
   last_watched_eval_.assign(watched_.size(), NAN);
   for (size_t i = 0; i < watched_.size(); i++) {  // not part of the mean: what the run should not forget
     last_watched_eval_[i] = held_out(watched_[i].dir, std::nullopt);
-    if (!std::isnan(last_watched_eval_[i])) record["eval_loss/" + watched_[i].name] = last_watched_eval_[i];
+    if (!std::isnan(last_watched_eval_[i])) record.per_set.push_back({watched_[i].name, last_watched_eval_[i]});
   }
   model_->set_training(true);
   if (weights == 0) return NAN;
   const double loss = sum / weights;
   last_eval_loss_ = loss;
   last_eval_step_ = step_;
-  record["eval_loss"] = loss;
-  record["eval_ppl"] = std::exp(loss);
-  run_->log(record);
+  record.loss = loss;
+  run_->log(eval_record(record));
   return loss;
 }
 
@@ -427,7 +419,7 @@ void Trainer::export_model() {
                    {"trainable", trainable_.description},
                    {"final_loss", finite_or_null(last_loss_)},
                    {"final_eval_loss", finite_or_null(last_eval_loss_)},
-                   {"hyperparameters", read_json_file(run_->dir() / "run.json")},
+                   {"hyperparameters", read_json_file(run_->dir() / kRunFile)},
                    {"finished", utc_now()}};
     export_trained_model(base_, masters, trainable_, record, tokens_seen_, run_->dir());
   }

@@ -54,7 +54,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   std::string device = "cpu";
   bool bf16 = false;  // bf16 compute (float32 masters either way)
-  bool activation_checkpointing = false;
+  bool recompute_activations = false;
   ShardMode shard = ShardMode::None;  // what the data-parallel ranks split among themselves
   int64_t eval_every = 0, eval_batches = 20;  // 0 = only at the end
   int64_t save_every = 0, keep_checkpoints = 2;
@@ -95,10 +95,9 @@ class Trainer {
   // them all at the same step, even when a forwarded signal reached them on either side of it.
   int agree_on_stop(int local_signal);
 
-  // The pieces of a step, exposed for conformance tests: loss of one micro-batch with its
-  // gradients accumulated (scaled by 1/grad_accum), and the optimizer update.
+  // Loss of one micro-batch with its gradients accumulated (scaled by 1/grad_accum): the first
+  // half of a step, which conformance tests compare gradient by gradient.
   double forward_backward(const Batch& batch);
-  void optimizer_step(double lr);
   Model& model() { return *model_; }
   ShardedOptimizer& optimizer() { return *optimizer_; }
   // Tensor storage this rank holds now: parameters, gradients, optimizer state.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "io_helpers.h"
+#include "model/summary.h"
 #include "util/check.h"
 #include "util/strings.h"
 
@@ -29,12 +30,6 @@ const std::vector<Expected>& expectations() {
       {"tiny-llama3", 6, true, DType::BF16, {2, 5, 8}, 0},
   };
   return e;
-}
-
-int64_t model_parameters(const ModelConfig& c, const Checkpoint& ck) {
-  int64_t n = 0;
-  for (const auto& e : model_tensors(c)) n += ck.tensor(e.name).info->numel();
-  return n;
 }
 
 std::vector<std::string> model_folders() {
@@ -81,9 +76,9 @@ TEST(FixtureCheckpoints, EveryFolderOpensAndMatchesItsConfig) {
     if (!expanded) {
       EXPECT_EQ(parse_weight_dtype(c.torch_dtype), base->dtype);
       if (base->parameters) {
-        EXPECT_EQ(model_parameters(c, ck), base->parameters);
+        EXPECT_EQ(parameter_count(c, ck), base->parameters);
       }
-      EXPECT_EQ(ck.parameter_count(), model_parameters(c, ck)) << "no extra tensors stored";
+      EXPECT_EQ(ck.stored_elements(), parameter_count(c, ck)) << "no extra tensors stored";
     }
   }
 }
@@ -98,7 +93,7 @@ TEST(FixtureCheckpoints, ExpandedModelsAddZeroedCopies) {
     // Each added block has |block| parameters more.
     int64_t per_block = 0;
     for (const auto& t : block_tensors(bc, 0)) per_block += base.tensor(t.name).info->numel();
-    EXPECT_EQ(model_parameters(xc, ex), model_parameters(bc, base) + per_block * int64_t(e.new_blocks.size()));
+    EXPECT_EQ(parameter_count(xc, ex), parameter_count(bc, base) + per_block * int64_t(e.new_blocks.size()));
     for (int64_t l : e.new_blocks) {
       for (BlockTensor t : {BlockTensor::O, BlockTensor::Down}) {
         TensorRef r = ex.tensor(block_tensor_name(l, t));
@@ -121,8 +116,8 @@ TEST(FixtureCheckpoints, TinyLlamaIs22ShardsAgreeingWithItsIndex) {
   EXPECT_EQ(ck.shards().size(), 22u);
   json index = read_json_file(dir / "model.safetensors.index.json");
   ModelConfig c = ModelConfig::from_json(ck.config(), "config.json");
-  EXPECT_EQ(model_parameters(c, ck), index["metadata"]["total_parameters"].get<int64_t>());
-  EXPECT_EQ(model_parameters(c, ck), 221760);
+  EXPECT_EQ(parameter_count(c, ck), index["metadata"]["total_parameters"].get<int64_t>());
+  EXPECT_EQ(parameter_count(c, ck), 221760);
   EXPECT_EQ(ck.tensor_bytes(), index["metadata"]["total_size"].get<uint64_t>());
   EXPECT_EQ(ck.names().size(), index["weight_map"].size());
   for (const auto& [name, shard] : index["weight_map"].items())
@@ -136,7 +131,7 @@ TEST(FixtureCheckpoints, Stories260KIsGqaWithTiedEmbeddings) {
   Checkpoint ck = Checkpoint::open(fixture("models/stories260K"));
   ModelConfig c = ModelConfig::from_json(ck.config(), "config.json");
   EXPECT_FALSE(ck.is_sharded());
-  EXPECT_EQ(model_parameters(c, ck), 260032);
+  EXPECT_EQ(parameter_count(c, ck), 260032);
   EXPECT_EQ(c.num_hidden_layers, 5);
   EXPECT_EQ(c.hidden_size, 64);
   EXPECT_EQ(c.num_attention_heads, 8);
@@ -191,7 +186,7 @@ TEST(FixtureCheckpoints, InspectReportsEveryFolder) {
     json s = json::parse(r.out);
     Checkpoint ck = Checkpoint::open(dir);
     ModelConfig c = ModelConfig::from_json(ck.config(), "config.json");
-    EXPECT_EQ(s["parameters"].get<int64_t>(), model_parameters(c, ck));
+    EXPECT_EQ(s["parameters"].get<int64_t>(), parameter_count(c, ck));
     EXPECT_EQ(s["layers"].get<int64_t>(), c.num_hidden_layers);
     EXPECT_EQ(s["layer_table"].size(), size_t(c.num_hidden_layers));
     EXPECT_EQ(s["shards"].size(), ck.shards().size());

@@ -16,6 +16,7 @@
 #include "model/lora.h"
 #include "model/model_folder.h"
 #include "train/flat_layout.h"
+#include "train/launcher.h"
 #include "train/memory_plan.h"
 #include "train/optimizer_state.h"
 #include "train/trainable.h"
@@ -229,7 +230,7 @@ TEST_F(Sharded, KilledWithSigkillAndRelaunchedEndsIdentical) {
   CliResult whole = launch(2, train("a", 2, steps, extra));
   ASSERT_EQ(whole.status, 0) << whole.err;
 
-  const int port = 20000 + getpid() % 20000;
+  const int port = free_loopback_port();
   pid_t r0 = spawn_rank(train("b", 2, steps, extra), 0, 2, port), r1 = spawn_rank(train("b", 2, steps, extra), 1, 2, port);
   const bool mid_run = wait_for(tmp_.str("b/checkpoints/step-00000006/state.json"), 60);
   kill(r0, SIGKILL);
@@ -333,7 +334,7 @@ TEST_F(Sharded, SigtermReachesEveryRankAndEachSavesItsSlice) {
 // ranks agree after a step to stop there together, each saving its slice.
 TEST_F(Sharded, ASignalToOneRankStopsEveryRankAtTheSameStep) {
   LP_REQUIRE_FIXTURES();
-  const int port = 20000 + (getpid() + 7) % 20000;
+  const int port = free_loopback_port();
   const std::string args = train("b", 2, 100000, "--shard optimizer");
   pid_t r0 = spawn_rank(args, 0, 2, port), r1 = spawn_rank(args, 1, 2, port);
   ASSERT_TRUE(wait_for(tmp_.str("b/metrics.jsonl"), 60));
