@@ -18,6 +18,7 @@
 
 #include "infer/generate.h"
 #include "model/compat.h"
+#include "model/device.h"
 #include "model/load.h"
 #include "ref_llama.h"
 
@@ -202,8 +203,8 @@ ModelConfig shape(const std::string& name) {
 int run_gpu(const std::string& device, const std::string& dtype, const std::string& shape_name, int64_t seq,
             int64_t batch, int iters) {
   ModelOptions o;
-  o.device = compat::parse_device(device);
-  o.dtype = compat::parse_dtype(dtype, o.device);
+  o.device = parse_device(device);
+  o.dtype = parse_compute_dtype(dtype, o.device);
   ModelConfig c = shape(shape_name);
   LP_CHECK(seq <= c.max_position_embeddings, "--seq ", seq, " exceeds ", c.max_position_embeddings);
   auto t0 = clock_type::now();
@@ -212,7 +213,7 @@ int run_gpu(const std::string& device, const std::string& dtype, const std::stri
   for (const auto& p : m.named_parameters()) params += p.tensor.numel();
   std::printf("libtorch %s, %s, random %s model (%.2fB parameters) in %s, init %.1fs\n",
               compat::torch_version().c_str(), device.c_str(), shape_name.c_str(), double(params) / 1e9,
-              compat::dtype_label(o.dtype).c_str(), seconds_since(t0));
+              dtype_label(o.dtype).c_str(), seconds_since(t0));
   torch::NoGradGuard no_grad;
   auto ids = torch::randint(0, c.vocab_size, {batch, seq}, torch::TensorOptions().dtype(torch::kLong).device(o.device));
   auto sync = [](const torch::Tensor& t) { return t.sum().item<float>(); };  // waits for the device
@@ -224,7 +225,7 @@ int run_gpu(const std::string& device, const std::string& dtype, const std::stri
   std::printf("\n%-48s %14s %14s %8s\n", "benchmark", "llamapro tok/s", "peer tok/s", "ratio");
   char what[128];
   std::snprintf(what, sizeof what, "%s forward scoring, %s, batch %lld x seq %lld", shape_name.c_str(),
-                compat::dtype_label(o.dtype).c_str(), (long long)batch, (long long)seq);
+                dtype_label(o.dtype).c_str(), (long long)batch, (long long)seq);
   // The peer figure (DESIGN.md section 5): transformers 5.17 + PyTorch 2.11 SDPA bf16 on an
   // H100, LLaMA-2-7B forward-only scoring.
   const double peer = (shape_name == "7b" && o.dtype == torch::kBFloat16) ? 26200.0 : 0.0;

@@ -21,6 +21,7 @@
 
 #include "expand/plan.h"
 #include "model/compat.h"
+#include "model/device.h"
 #include "model/load.h"
 #include "model/loss.h"
 #include "model/random_model.h"
@@ -76,7 +77,7 @@ int main(int argc, char** argv) try {
   if (seq > j["max_position_embeddings"].get<int64_t>()) j["max_position_embeddings"] = seq;
   ModelConfig c = ModelConfig::from_json(j, "preset " + preset);
   ModelOptions mo;
-  mo.device = compat::parse_device(device);
+  mo.device = parse_device(device);
   mo.dtype = precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
   Model model = random_model(c, mo, 0);
 
@@ -86,7 +87,7 @@ int main(int argc, char** argv) try {
   std::vector<int64_t> trainable = plan.added_positions();
   for (int64_t l = 0; l < layers; l++)
     model.set_trainable(l, full || std::find(trainable.begin(), trainable.end(), l) != trainable.end());
-  model.set_activation_checkpointing(checkpointing);
+  model.set_recompute_activations(checkpointing);
   ShardedOptimizer opt(model.trainable_parameters(), AdamWConfig{}, ShardMode::None, nullptr);
   int64_t params = 0;
   for (const auto& p : model.named_parameters()) params += p.tensor.numel();

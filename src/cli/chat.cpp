@@ -13,7 +13,7 @@
 #include "data/doc_encoder.h"
 #include "infer/chat.h"
 #include "model/adapter.h"
-#include "model/compat.h"
+#include "model/device.h"
 #include "tokenizer/utf8.h"
 #include "util/output.h"
 #include "util/strings.h"
@@ -24,7 +24,7 @@ namespace {
 
 struct ChatCliOptions {
   std::string model_dir, adapter_dir, template_name = "auto", system, messages_file, transcript;
-  std::string device = "cpu", dtype = "f32";
+  ComputeOptions compute;
   ChatOptions chat;
   bool force = false;
 };
@@ -63,9 +63,7 @@ void run_chat(ChatCliOptions o) {
   LP_CHECK(std::filesystem::is_regular_file(source.model_dir / "tokenizer.json"), source.model_dir.string(),
            ": chat needs the model's tokenizer.json");
   DocumentEncoder encoder(source.model_dir, "chat", "", o.template_name);
-  ModelOptions mo;
-  mo.device = compat::parse_device(o.device);
-  mo.dtype = compat::parse_dtype(o.dtype, mo.device);
+  const ModelOptions mo = o.compute.resolve();
   Model model = load_model_source(source, mo);
   ChatSession session(model, *encoder.tokenizer(), *encoder.chat_template(), encoder.template_tokens(), o.chat);
   std::string log;  // JSON lines, one per reply
@@ -139,8 +137,7 @@ void add_chat(CLI::App& app) {
   cmd->add_option("--max-new-tokens", o->chat.max_new_tokens, "tokens per reply at most")->capture_default_str()
       ->check(count(1, 1 << 24));
   add_sampling_options(*cmd, o->chat.sampler);
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", o->dtype, "compute dtype: f32, bf16 or f16")->capture_default_str();
+  add_compute_options(*cmd, o->compute);
   cmd->callback([o] { run_chat(*o); });
 }
 

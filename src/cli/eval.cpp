@@ -11,14 +11,8 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "model/adapter.h"
-#include "data/loader.h"
-#include "eval/harness.h"
-#include "eval/perplexity.h"
-#include "eval/report.h"
-#include "eval/tasks.h"
-#include "model/compat.h"
-#include "model/load.h"
-#include "tokenizer/tokenizer.h"
+#include "eval/compare.h"
+#include "model/device.h"
 #include "util/check.h"
 #include "util/files.h"
 #include "util/output.h"
@@ -32,25 +26,15 @@ struct EvalCliOptions {
   EvalOptions eval;
   TaskOptions task;
   HarnessOptions harness;
-  std::string device = "cpu", precision = "fp32", split = "val", report_dir, adapter_dir;
+  ComputeOptions compute{"cpu", "fp32"};
+  std::string split = "val", report_dir, adapter_dir;
   bool json_out = false, force = false;
 };
-
-// The metric a task's column shows.
-std::vector<ReportColumn> task_columns(const TaskResult& r) {
-  if (r.find("mc2")) return {{r.task, "mc2"}};
-  if (r.find("acc_norm")) return {{r.task, "acc"}, {r.task, "acc_norm"}};
-  if (r.find("acc")) return {{r.task, "acc"}};
-  if (r.find("exact_match")) return {{r.task, "exact_match"}};
-  return {{r.task, "word_perplexity", false}, {r.task, "bits_per_byte", false}};
-}
 
 void run_eval(EvalCliOptions o) {
   LP_CHECK(!o.data.empty() || !o.tasks.empty(), "give --task NAME:FILE (benchmarks) or --data DIR (validation loss)");
   o.eval.validation = o.split == "val";
-  ModelOptions mo;
-  mo.device = compat::parse_device(o.device);
-  mo.dtype = o.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  const ModelOptions mo = o.compute.resolve();
   std::vector<TaskSpec> specs;
   for (const auto& t : o.tasks) specs.push_back(parse_task_spec(t));
   std::vector<ModelSource> sources;
@@ -62,44 +46,17 @@ void run_eval(EvalCliOptions o) {
   if (!o.report_dir.empty())  // refused before any work
     check_output({o.report_dir, OutputKind::Folder, inputs, o.force, "-o", {"results.json"}});
 
-  Report report;
-  report.models = o.models;
-  report.results["models"] = o.models;
-  report.results["tasks"] = json::object();
-  for (size_t i = 0; i < o.models.size(); i++) {
-    const std::string& m = o.models[i];
-    Model model = load_model_source(sources[i], mo);
-    std::vector<ReportCell> row;
-    for (size_t k = 0; k < o.data.size(); k++) {
-      check_data_matches(read_data_info(o.data[k]), sources[i].model_dir);
-      const EvalResult e = evaluate_loss(model, o.data[k], o.eval);
-      if (i == 0) report.columns.push_back({folder_name(o.data[k]), "loss", false});
-      row.push_back({e.loss, NAN});
-      report.results["data"][o.data[k]][m] = {{"loss", e.loss}, {"perplexity", std::exp(e.loss)}, {"tokens", e.tokens}};
-    }
-    if (!specs.empty()) {
-      const Tokenizer tok = Tokenizer::from_dir(sources[i].model_dir);
-      for (const auto& spec : specs) {
-        const Task task = load_task(spec, o.task);
-        const TaskResult r = run_task(model, tok, task, o.harness);
-        if (i == 0)
-          for (const auto& c : task_columns(r)) report.columns.push_back(c);
-        for (const auto& c : task_columns(r)) {
-          const Metric* x = r.find(c.metric);
-          row.push_back({x->value, x->stderr_});
-        }
-        json metrics = json::object();
-        for (const auto& x : r.metrics)
-          metrics[x.name] = {{"value", std::isfinite(x.value) ? json(x.value) : json(nullptr)},
-                             {"stderr", std::isfinite(x.stderr_) ? json(x.stderr_) : json(nullptr)}};
-        report.results["tasks"][spec.name][m] = {{"metrics", metrics}, {"documents", r.documents},
-                                                 {"tokens", r.tokens}, {"seconds", r.seconds}};
-      }
-    }
-    report.cells.push_back(row);
-  }
-  report.results["settings"] = {{"fewshot", o.task.fewshot}, {"limit", o.task.limit}, {"seed", o.task.seed},
-                                {"precision", o.precision}, {"split", o.split}};
+  CompareOptions c;
+  c.models = o.models;
+  c.sources = sources;
+  c.data = o.data;
+  c.tasks = specs;
+  c.model = mo;
+  c.eval = o.eval;
+  c.task = o.task;
+  c.harness = o.harness;
+  c.settings = {{"precision", dtype_label(mo.dtype)}, {"split", o.split}};
+  const Report report = compare_models(c);
   if (o.json_out) std::cout << report.results.dump(2) << "\n";
   else std::cout << report_table(report);
   if (!o.report_dir.empty()) {
@@ -137,9 +94,7 @@ void add_eval(CLI::App& app) {
       ->check(count(1, 1 << 20));
   cmd->add_option("--batches", o->eval.max_batches, "--data: batches per data folder (0 = all)")->capture_default_str()
       ->check(count(0, 1e12));
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--precision", o->precision, "compute: fp32 or bf16")->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_compute_options(*cmd, o->compute, "--precision");
   cmd->add_option("-o,--output", o->report_dir, "report folder: report.md, results.json, chart.png, chart.svg")->check(non_empty_path());
   cmd->add_flag("--force", o->force, "replace an existing report folder");
   cmd->add_flag("--json", o->json_out, "print every result as JSON");

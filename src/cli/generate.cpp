@@ -10,7 +10,7 @@
 #include "cli/model_options.h"
 #include "model/adapter.h"
 #include "infer/generate.h"
-#include "model/compat.h"
+#include "model/device.h"
 #include "model/load.h"
 #include "tokenizer/tokenizer.h"
 #include "util/strings.h"
@@ -23,8 +23,7 @@ struct GenerateCliOptions {
   std::string model_dir;
   std::string prompt_ids;
   std::string prompt_text;
-  std::string device = "cpu";
-  std::string dtype = "f32";
+  ComputeOptions compute;
   std::string adapter_dir;
   int64_t max_new_tokens = 64;
   SamplerConfig sampler;
@@ -34,9 +33,7 @@ struct GenerateCliOptions {
 };
 
 void run_generate(const GenerateCliOptions& o) {
-  ModelOptions mo;
-  mo.device = compat::parse_device(o.device);
-  mo.dtype = compat::parse_dtype(o.dtype, mo.device);
+  const ModelOptions mo = o.compute.resolve();
   const ModelSource source = resolve_model_source(o.model_dir, o.adapter_dir);
   Model model = load_model_source(source, mo);
 
@@ -110,8 +107,7 @@ void add_generate(CLI::App& app) {
   cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after the end-of-sequence token");
   cmd->add_flag("--print-ids", o->print_ids, "print the generated ids on one line at the end");
   cmd->add_flag("--stats", o->stats, "print timing to stderr");
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", o->dtype, "compute dtype: f32, bf16 or f16")->capture_default_str();
+  add_compute_options(*cmd, o->compute);
   cmd->callback([o] { run_generate(*o); });
 }
 

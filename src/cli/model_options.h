@@ -7,6 +7,8 @@
 
 #include "cli/options.h"
 #include "infer/sampler.h"
+#include "model/device.h"
+#include "model/transformer.h"
 
 namespace llamapro::cli {
 
@@ -25,6 +27,29 @@ inline void add_sampling_options(CLI::App& cmd, SamplerConfig& s) {
   cmd.add_option("--top-p", s.top_p, "sample within the top-p probability mass")->capture_default_str()
       ->check(in(excl(0), incl(1)));
   cmd.add_option("--seed", s.seed, "random seed for sampling")->capture_default_str()->check(seed_value());
+}
+
+// --device and the compute dtype, one vocabulary in every command: f32 (fp32, float32), bf16
+// (bfloat16), f16 (fp16, float16; CUDA only). The dtype's own name is the command's (--dtype
+// for score, generate and chat, --precision for train and eval); the other works as an alias.
+struct ComputeOptions {
+  std::string device = "cpu", dtype = "f32";
+  std::string flag = "--dtype";
+  // Both parsed, a missing GPU refused: before any work.
+  ModelOptions resolve() const {
+    ModelOptions m;
+    m.device = parse_device(device);
+    m.dtype = parse_compute_dtype(dtype, m.device, flag);
+    return m;
+  }
+};
+
+inline void add_compute_options(CLI::App& cmd, ComputeOptions& c, const std::string& flag = "--dtype") {
+  c.flag = flag;
+  cmd.add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
+  const std::string names = flag == "--dtype" ? "--dtype,--precision" : "--precision,--dtype";
+  cmd.add_option(names, c.dtype, "compute dtype: f32, bf16, or f16 on CUDA")->capture_default_str()
+      ->check(CLI::IsMember({"f32", "fp32", "float32", "bf16", "bfloat16", "f16", "fp16", "float16"}));
 }
 
 }  // namespace llamapro::cli

@@ -10,7 +10,7 @@
 #include "cli/model_options.h"
 #include "model/adapter.h"
 #include "io/safetensors.h"
-#include "model/compat.h"
+#include "model/device.h"
 #include "model/load.h"
 #include "model/loss.h"
 #include "util/json.h"
@@ -25,8 +25,7 @@ struct ScoreOptions {
   std::string ids_file;
   std::string logits_out;
   std::string adapter_dir;
-  std::string device = "cpu";
-  std::string dtype = "f32";
+  ComputeOptions compute;
   int64_t batch = 8;
   bool force = false;
 };
@@ -52,9 +51,7 @@ torch::Tensor read_ids(const std::string& path) {
 }
 
 void run_score(const ScoreOptions& o) {
-  ModelOptions mo;
-  mo.device = compat::parse_device(o.device);
-  mo.dtype = compat::parse_dtype(o.dtype, mo.device);
+  const ModelOptions mo = o.compute.resolve();
   const ModelSource source = resolve_model_source(o.model_dir, o.adapter_dir);
   // Claimed before any work: refused when it is an input or exists without --force.
   std::optional<Output> logits_out;
@@ -101,8 +98,7 @@ void add_score(CLI::App& app) {
   cmd->add_option("--logits-out", o->logits_out, "write float32 logits [batch, seq, vocab] as tensor \"logits\"")
       ->check(non_empty_path());
   cmd->add_flag("--force", o->force, "replace an existing --logits-out file");
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", o->dtype, "compute dtype: f32, bf16 or f16")->capture_default_str();
+  add_compute_options(*cmd, o->compute);
   cmd->add_option("--batch", o->batch, "sequences per forward pass")->capture_default_str()->check(count(1, 1 << 20));
   cmd->callback([o] { run_score(*o); });
 }

@@ -2,19 +2,12 @@
 // new blocks (or any chosen ones), resumable, on CPU, a GPU, or several processes.
 #include <CLI/CLI.hpp>
 
-#include <cmath>
-#include <csignal>
-#include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/options.h"
-#include "model/compat.h"
-#include "model/model_folder.h"
-#include "train/distributed.h"
-#include "train/memory_plan.h"
-#include "train/trainer.h"
-#include "util/interrupt.h"
-#include "util/progress.h"
+#include "train/run.h"
 #include "util/strings.h"
 
 namespace llamapro::cli {
@@ -24,7 +17,8 @@ namespace {
 // What the flags say as typed options; the checks that need two flags at once.
 struct TrainCliOptions {
   TrainOptions train;
-  std::string schedule = "cosine", warmup = "0", precision = "fp32", packing, shard = "none";
+  std::string schedule = "cosine", warmup = "0", packing, shard = "none";
+  ComputeOptions compute{"cpu", "fp32"};
   int collective_timeout = 300;  // seconds
   bool dry_run = false;
   int world_size = 0;  // --dry-run: ranks to plan for (0: WORLD_SIZE, or 1)
@@ -39,7 +33,11 @@ TrainOptions typed(const TrainCliOptions& cli) {
   TrainOptions o = cli.train;
   o.schedule = parse_schedule(cli.schedule);
   o.warmup = parse_warmup(cli.warmup);
-  o.bf16 = cli.precision == "bf16";
+  const ModelOptions compute = cli.compute.resolve();  // a missing GPU is refused before any work
+  LP_CHECK(compute.dtype != torch::kHalf, "--precision ", cli.compute.dtype,
+           ": training computes in fp32 or bf16 (with fp32 master weights)");
+  o.device = cli.compute.device;
+  o.bf16 = compute.dtype == torch::kBFloat16;
   o.shard = parse_shard_mode(cli.shard);
   for (const auto& d : cli.data) o.data.push_back(parse_data_source(d));
   if (!cli.packing.empty()) o.packing = parse_packing(cli.packing);
@@ -52,84 +50,7 @@ TrainOptions typed(const TrainCliOptions& cli) {
     o.lora = lora;
   }
   LP_CHECK(o.min_lr <= o.lr, "--min-lr: ", o.min_lr, " is above --lr ", o.lr);
-  compat::parse_device(o.device);  // a missing GPU is refused before any work
   return o;
-}
-
-// "; domain 2.3141, general 3.0102" when several data sources were evaluated.
-std::string per_source(const Trainer& trainer) {
-  std::string s;
-  char buf[64];
-  for (const auto& [name, loss] : trainer.source_eval_losses()) {
-    std::snprintf(buf, sizeof buf, "%.4f", loss);
-    s += (s.empty() ? "; " : ", ") + name + " " + buf;
-  }
-  return s;
-}
-
-// --dry-run: the plan and each --shard mode's memory per rank, from the config alone.
-void print_plan(const TrainOptions& o, int world) {
-  const ModelFolder folder = ModelFolder::open(o.model_dir);
-  MemoryPlanInput in;
-  in.config = folder.config;
-  in.trainable = resolve_trainable(o.trainable, o.also, folder);
-  in.lora = o.lora;
-  in.world = world;
-  in.batch = o.batch_size;
-  in.seq_len = o.seq_len;
-  in.bf16 = o.bf16;
-  in.activation_checkpointing = o.activation_checkpointing;
-  std::printf("trainable: %s\n%s\n", in.trainable.description.c_str(), memory_plan_table(in).c_str());
-}
-
-void run_train(const TrainOptions& options, int collective_timeout) {
-  // From here the first SIGINT/SIGTERM asks to stop after a step with a checkpoint saved; set
-  // before the setup, so that a signal forwarded to ranks still loading is a request there too.
-  request_graceful_stop();
-  auto comm = communicator_from_env(options.device, collective_timeout);
-  const bool main_rank = !comm || comm->rank() == 0;
-  Trainer trainer(options, comm);
-  if (main_rank) std::printf("%s\n", trainer.describe().c_str());
-  std::fflush(stdout);
-
-  if (options.eval_every > 0 && trainer.step_count() == 0) {  // where the curves start
-    const double eval = trainer.evaluate();
-    if (main_rank && std::isfinite(eval))
-      std::fprintf(stderr, "step 0: validation loss %.4f (perplexity %.2f)%s\n", eval, std::exp(eval),
-                   per_source(trainer).c_str());
-  }
-  Progress bar("train", uint64_t(trainer.total_steps()), "steps");
-  char note[160];
-  while (!trainer.done()) {
-    StepResult r = trainer.step();
-    std::snprintf(note, sizeof note, "loss %.4f  lr %.3g  %s tok/s", r.loss, r.lr, format_count(r.tokens_per_second).c_str());
-    if (main_rank && options.progress) bar.update(uint64_t(r.step), note);
-    if (trainer.should_eval() && !trainer.done()) {
-      double eval = trainer.evaluate();
-      if (main_rank && std::isfinite(eval))
-        std::fprintf(stderr, "\nstep %lld: validation loss %.4f (perplexity %.2f)%s\n", (long long)r.step, eval,
-                     std::exp(eval), per_source(trainer).c_str());
-    }
-    if (trainer.should_save()) trainer.save_checkpoint();
-    if (int sig = trainer.agree_on_stop(stop_requested())) {
-      stop_as_if(sig);  // the exit status of a stopped run on every rank
-      trainer.save_checkpoint();
-      if (main_rank)
-        std::fprintf(stderr, "\nstopped by %s at step %lld; checkpoint saved, rerun the same command to resume\n",
-                     sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)trainer.step_count());
-      return;
-    }
-  }
-  if (main_rank && options.progress) bar.finish(note);
-  // The final evaluation, unless a resumed run already recorded it.
-  double eval = trainer.evaluated_at_this_step() ? NAN : trainer.evaluate();
-  trainer.save_checkpoint();
-  trainer.export_model();
-  if (main_rank) {
-    if (std::isfinite(eval))
-      std::printf("validation loss %.4f (perplexity %.2f)%s\n", eval, std::exp(eval), per_source(trainer).c_str());
-    std::printf("wrote %s\n", options.out_dir.c_str());
-  }
 }
 
 }  // namespace
@@ -199,10 +120,8 @@ void add_train(CLI::App& app) {
   steps->excludes(tokens);
   cmd->add_flag("!--no-shuffle", o->shuffle, "read sequences in order");
   cmd->add_option("--seed", o->seed, "shuffle seed")->capture_default_str()->check(seed_value());
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--precision", cli->precision, "fp32, or bf16 compute with fp32 master weights")->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_flag("--activation-checkpointing", o->activation_checkpointing,
+  add_compute_options(*cmd, cli->compute, "--precision");  // bf16 computes with fp32 master weights
+  cmd->add_flag("--activation-checkpointing,--recompute-activations", o->recompute_activations,
                 "recompute block activations in backward instead of keeping them");
   cmd->add_option("--eval-every", o->eval_every, "validation loss before the first step and every N steps (0: only at the end)")->capture_default_str()
       ->check(count(0, 1e12));
@@ -226,9 +145,9 @@ void add_train(CLI::App& app) {
     const TrainOptions o = typed(*cli);
     LP_CHECK(cli->world_size == 0 || cli->dry_run, "--world-size plans a run with --dry-run; a run's ranks come from "
              "llamapro launch (or torchrun's WORLD_SIZE)");
-    if (!cli->dry_run) return run_train(o, cli->collective_timeout);
+    if (!cli->dry_run) return run_training(o, cli->collective_timeout);
     const char* env = std::getenv("WORLD_SIZE");
-    print_plan(o, cli->world_size > 0 ? cli->world_size : env && *env ? int(parse_int(env, "WORLD_SIZE")) : 1);
+    print_training_plan(o, cli->world_size > 0 ? cli->world_size : env && *env ? int(parse_int(env, "WORLD_SIZE")) : 1);
   });
 }
 

@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "io/checkpoint.h"
-#include "model/compat.h"
+#include "model/device.h"
 #include "model/linear.h"
 #include "model/load.h"
 #include "model/model_folder.h"
@@ -101,7 +101,7 @@ class StreamedModel {
 VerifyResult verify_expansion(const std::filesystem::path& base_dir, const std::filesystem::path& expanded_dir,
                               const VerifyOptions& o) {
   torch::NoGradGuard no_grad;
-  const torch::Device device = compat::parse_device(o.device);  // the proof is made in float32 there
+  const torch::Device device = parse_device(o.device);  // the proof is made in float32 there
   const ModelFolder base_folder = ModelFolder::open(base_dir), exp_folder = ModelFolder::open(expanded_dir);
   StreamedModel base(base_folder, device), expanded(exp_folder, device);
   const ModelConfig &bc = base.model().config(), &ec = expanded.model().config();

@@ -14,12 +14,6 @@ namespace llamapro::compat {
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, bool causal);
 
-// "cpu", "cuda", "cuda:1" -> a device; clear error for other names or when CUDA is absent.
-torch::Device parse_device(const std::string& name);
-// "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16" -> a scalar type; error otherwise.
-torch::ScalarType parse_dtype(const std::string& name, const torch::Device& device);
-std::string dtype_label(torch::ScalarType t);  // "f32", "bf16", "f16"
-
 // "1.13.1" etc.: which libtorch the binary was built against.
 std::string torch_version();
 

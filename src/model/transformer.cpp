@@ -164,7 +164,7 @@ torch::Tensor Model::run(const torch::Tensor& ids, KVCache* cache, std::vector<t
   for (int64_t l = 0; l < n_layers(); l++) {
     std::optional<torch::NoGradGuard> no_grad;  // frozen prefix: no graph, no saved activations
     if (l < first_graph) no_grad.emplace();
-    if ((checkpointing_ || weight_source_) && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
+    if ((recompute_activations_ || weight_source_) && !cache && l >= first_graph && torch::GradMode::is_enabled()) {
       torch::Tensor anchor = graph_anchor(l);
       x = CheckpointedBlock::apply(x, at.cos, at.sin, anchor.defined() ? anchor : x, this, l, &at);
     } else {

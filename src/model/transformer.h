@@ -121,7 +121,7 @@ class Model {
   int64_t first_graph_block() const;
   // Activation checkpointing: blocks that build a graph keep only their input in the forward
   // pass and recompute their activations in backward (less memory, about one more forward).
-  void set_activation_checkpointing(bool on) { checkpointing_ = on; }
+  void set_recompute_activations(bool on) { recompute_activations_ = on; }
   // Blocks' weights kept elsewhere (nullptr: in the model). Every block that builds a graph is
   // then recomputed in backward (as with activation checkpointing), so that no block's weights
   // stay alive between its forward and its backward.
@@ -165,7 +165,7 @@ class Model {
   int64_t max_len_ = 0;
   std::vector<bool> trainable_;  // L
   bool embed_trainable_ = false, head_trainable_ = false;
-  bool checkpointing_ = false, training_ = false;
+  bool recompute_activations_ = false, training_ = false;
   BlockWeightSource* weight_source_ = nullptr;
   friend struct CheckpointedBlock;
 };

@@ -30,9 +30,8 @@ RankMemory plan_rank_memory(const MemoryPlanInput& in, ShardMode mode) {
   std::vector<int64_t> trained_tensors;  // --shard none: a group each
   for (const ExpectedTensor& t : model_tensors(c)) {
     const int64_t l = layer_of(t.name), size = c10::multiply_integers(t.shape);
-    const bool is_head = t.name == "model.norm.weight" || t.name == "lm_head.weight" ||
-                         (c.tie_word_embeddings && t.name == "model.embed_tokens.weight");
-    const bool is_embed = t.name == "model.embed_tokens.weight";
+    const bool is_head = t.name == kFinalNorm || t.name == kLmHead || (c.tie_word_embeddings && t.name == kEmbedTokens);
+    const bool is_embed = t.name == kEmbedTokens;
     const bool trains = l >= 0 ? trains_block(l) && !in.lora : (is_embed && in.trainable.embed) || (is_head && in.trainable.head);
     if (l >= 0) (trains ? trained : frozen)[l] += size;
     else (trains ? rest_trained : rest_frozen) += size;
@@ -101,7 +100,7 @@ RankMemory plan_rank_memory(const MemoryPlanInput& in, ShardMode mode) {
   const int64_t graph_blocks = c.num_hidden_layers - lowest, tokens = in.batch * in.seq_len;
   const int64_t inner = tokens * (12 * c.hidden_size + 4 * c.intermediate_size) * d +
                         in.batch * c.num_attention_heads * in.seq_len * in.seq_len * 2 * d;
-  const bool recompute = in.activation_checkpointing || blocks_sharded;
+  const bool recompute = in.recompute_activations || blocks_sharded;
   m.activations = graph_blocks > 0 ? (recompute ? graph_blocks * tokens * c.hidden_size * d + inner : graph_blocks * inner) : 0;
   m.activations += tokens * c.hidden_size * 4 * 2 + std::min(int64_t(1) << 23, tokens * c.vocab_size) * 4 * 2;
   if (blocks_sharded) m.activations += 2 * largest_block * d;  // the running block, gathered, and the next
@@ -112,7 +111,7 @@ std::string memory_plan_table(const MemoryPlanInput& in) {
   char line[256];
   std::snprintf(line, sizeof line, "memory per rank, %d rank%s (batch %lld x seq %lld, %s%s):\n", in.world,
                 in.world == 1 ? "" : "s", (long long)in.batch, (long long)in.seq_len, in.bf16 ? "bf16" : "fp32",
-                in.activation_checkpointing ? ", activation checkpointing" : "");
+                in.recompute_activations ? ", activation checkpointing" : "");
   std::string s = line;
   std::snprintf(line, sizeof line, "  %-12s %12s %12s %12s %14s %12s\n", "--shard", "parameters", "gradients",
                 "optimizer", "activations*", "total");

@@ -22,7 +22,7 @@ struct MemoryPlanInput {
   std::optional<LoraSpec> lora;  // adapters train instead of the blocks' weights
   int world = 1;
   int64_t batch = 1, seq_len = 2048;
-  bool bf16 = false, activation_checkpointing = false;
+  bool bf16 = false, recompute_activations = false;
 };
 
 struct RankMemory {

@@ -150,7 +150,7 @@ TEST(Lora, DropoutUnderActivationCheckpointingGivesTheSameGradients) {
   model.set_training(true);
   const auto ids = sample_ids();
   auto run = [&](bool checkpointing) {
-    model.set_activation_checkpointing(checkpointing);
+    model.set_recompute_activations(checkpointing);
     for (auto& p : model.lora_parameters()) p.tensor.mutable_grad() = torch::Tensor();
     torch::manual_seed(11);
     auto loss = next_token_loss(model.forward(ids), ids);

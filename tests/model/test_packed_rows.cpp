@@ -67,7 +67,7 @@ TEST(PackedRows, CheckpointedBlocksGiveTheSameLossAndGradients) {
   model.set_trainable(3, true);
   const Row row = make_row({20, 7, 13}, 40, 512, 2);
   auto step = [&](bool checkpointing) {
-    model.set_activation_checkpointing(checkpointing);
+    model.set_recompute_activations(checkpointing);
     auto loss = next_token_loss(model.forward(row.ids, PackedRows{row.positions, row.segments}), row.ids);
     auto& w = model.parameter("model.layers.3.mlp.up_proj.weight");
     w.mutable_grad() = torch::Tensor();
