@@ -8,8 +8,9 @@
 #include "expand/expander.h"
 #include "expand/verify.h"
 #include "io/checkpoint.h"
-#include "model/compat.h"
+#include "model/device.h"
 #include "model/model_folder.h"
+#include "model/rope.h"
 #include "util/check.h"
 #include "util/strings.h"
 
@@ -20,7 +21,7 @@ namespace {
 struct ExpandCliOptions {
   std::string model_dir, out_dir;
   int64_t add = 0;
-  std::string after, placement = "interleave", zero = "self_attn.o_proj,mlp.down_proj", init = "copy";
+  std::string after, placement = "interleave", zero = join(PlanRequest().zeroed, ","), init = "copy";
   std::string stage, shard_size = "5GB", dtype = "keep";
   uint64_t seed = 0;
   bool verify = false, dry_run = false, force = false, progress = true;
@@ -51,14 +52,14 @@ void print_plan(const ExpansionPlan& plan) {
 void run_expand(const ExpandCliOptions& o) {
   ExpandOptions e;
   e.request = plan_request(o);
-  if (o.verify) compat::parse_device(o.verify_options.device);  // a missing GPU is refused before any work
+  if (o.verify) parse_device(o.verify_options.device);  // a missing GPU is refused before any work
   // Before any work; a dry run refuses what the real run would refuse.
   check_output({o.out_dir, OutputKind::Folder, {o.model_dir}, o.force});
   const ModelFolder in = ModelFolder::open(o.model_dir);
   const ExpansionPlan plan = make_plan(e.request, in.config.num_hidden_layers);
   if (o.verify)  // refused before the expansion is written, not after
-    LP_CHECK(o.verify_options.seq_len <= in.config.max_position_embeddings, "--verify-seq-len ", o.verify_options.seq_len,
-             " exceeds the model's ", in.config.max_position_embeddings, " positions");
+    LP_CHECK(o.verify_options.seq_len <= max_sequence_length(in.config), "--verify-seq-len ", o.verify_options.seq_len,
+             " exceeds the model's ", max_sequence_length(in.config), " positions");
   e.stage = o.stage;
   e.max_shard_bytes = parse_size(o.shard_size);
   if (o.dtype != "keep") e.dtype = parse_weight_dtype(o.dtype);

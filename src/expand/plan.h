@@ -46,6 +46,8 @@ struct PlanRequest {
   std::vector<int64_t> after;        // explicit positions (exactly one of the two is given)
   Placement placement = Placement::Interleave;
   BlockInit init = BlockInit::Copy;
+  // Sub-modules of each copy set to zero: by default its two output projections, which makes it
+  // the identity and leaves its norms (and so its gradients) alive.
   std::vector<std::string> zeroed = {"self_attn.o_proj", "mlp.down_proj"};
 };
 ExpansionPlan make_plan(const PlanRequest& request, int64_t layers);

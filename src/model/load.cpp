@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "io/checkpoint.h"
+#include "model/init.h"
 #include "model/model_folder.h"
 #include "model/tensor_names.h"
 #include "util/check.h"
@@ -90,20 +91,12 @@ Model load_model(const ModelFolder& folder, const ModelOptions& options) {
 }
 
 Model random_model(const ModelConfig& config, const ModelOptions& options, uint64_t seed) {
-  torch::manual_seed(seed);
-  auto opts = torch::TensorOptions().dtype(options.dtype).device(options.device);
+  // The rule `init` writes (model/init.h): the same seed gives the same weights as a folder.
   auto make = [&](const ExpectedTensor& e) {
-    const bool in_block = layer_of(e.name) >= 0;
-    const bool is_norm = in_block ? (e.kind == BlockTensor::AttnNorm || e.kind == BlockTensor::MlpNorm)
-                                  : e.name == kFinalNorm;
-    const bool is_bias = in_block && (e.kind == BlockTensor::QBias || e.kind == BlockTensor::KBias ||
-                                      e.kind == BlockTensor::VBias || e.kind == BlockTensor::OBias ||
-                                      e.kind == BlockTensor::GateBias || e.kind == BlockTensor::UpBias ||
-                                      e.kind == BlockTensor::DownBias);
-    if (is_norm) return torch::ones(e.shape, opts);
-    if (is_bias) return torch::zeros(e.shape, opts);
-    torch::NoGradGuard no_grad;
-    return torch::randn(e.shape, opts).mul_(config.initializer_range);
+    torch::Tensor t = torch::empty(e.shape, torch::kFloat);
+    Rng rng = tensor_rng(seed, e.name);
+    fill_init(init_kind(e.name, e.shape.size()), config.initializer_range, rng, t.data_ptr<float>(), size_t(t.numel()));
+    return t.to(options.device, options.dtype);
   };
   ModelWeights w = build_weights(config, make);
   return Model(config, std::move(w), options, nullptr);

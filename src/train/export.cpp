@@ -7,7 +7,6 @@
 #include "model/rewrite.h"
 #include "train/trainable.h"
 #include "util/check.h"
-#include "util/strings.h"
 
 namespace llamapro {
 
@@ -31,10 +30,8 @@ Manifest with_run(Manifest m, const TrainableSpec& trainable, const json& record
 void move_into(const fs::path& from, const fs::path& run_dir) {
   std::error_code ec;
   fs::remove(run_dir / "config.json", ec);
-  for (const auto& e : fs::directory_iterator(run_dir)) {
-    const std::string n = e.path().filename().string();
-    if (e.is_regular_file() && (ends_with(n, ".safetensors") || n == "model.safetensors.index.json")) fs::remove(e.path());
-  }
+  for (const auto& e : fs::directory_iterator(run_dir))
+    if (e.is_regular_file() && is_weight_file(e.path())) fs::remove(e.path());
   for (const auto& e : fs::directory_iterator(from))
     if (e.path().filename() != "config.json") fs::rename(e.path(), run_dir / e.path().filename());
   fs::rename(from / "config.json", run_dir / "config.json");

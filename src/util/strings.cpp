@@ -21,6 +21,15 @@ std::vector<std::string> split(std::string_view text, char sep) {
   return parts;
 }
 
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string s;
+  for (const auto& p : parts) {
+    if (!s.empty()) s += sep;
+    s += p;
+  }
+  return s;
+}
+
 int64_t parse_int(std::string_view text, std::string_view what) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);

@@ -9,6 +9,8 @@
 namespace llamapro {
 
 std::vector<std::string> split(std::string_view text, char sep);
+// {"a", "b"} -> "a,b" with sep ",".
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
 // {3, 7, 11} -> "3,7,11" (any container of integers: block positions, indices).
 template <typename Integers>

@@ -185,12 +185,16 @@ TEST(GgufExport, LayoutFollowsLlamaCpp) {
 TEST(GgufExport, RefusesWhatLlamaCppCannotRepresentBeforeWriting) {
   LP_REQUIRE_FIXTURES();
   TempDir tmp;
-  std::filesystem::copy(fixture("models/tiny-llama"), tmp.str("m"));
-  std::string config = read_file(tmp.str("m/config.json"));
+  // A complete folder with MLP biases (init writes the bias tensors the config asks for): the
+  // exporter itself must refuse it, not the folder's reader.
+  std::string config = read_file(fixture("models/tiny-llama/config.json"));
   config.replace(config.find("\"mlp_bias\": false"), std::string("\"mlp_bias\": false").size(), "\"mlp_bias\": true");
-  write_file_atomic(tmp.str("m/config.json"), config);
+  write_file_atomic(tmp.str("config.json"), config);
+  ASSERT_EQ(testing::run_cli("init --config " + tmp.str("config.json") + " -o " + tmp.str("m") + " --no-progress").status, 0);
+  ASSERT_EQ(testing::run_cli("inspect " + tmp.str("m")).status, 0);
   auto r = testing::run_cli("export gguf " + tmp.str("m") + " -o " + tmp.str("m.gguf"));
   EXPECT_TRUE(testing::is_clean_error(r));
+  EXPECT_NE(r.err.find("llama.cpp's llama graph has no MLP biases"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(tmp.str("m.gguf")));
   // And the output rules of every command: never into an input.
   r = testing::run_cli("export gguf " + fixture("models/tiny-qwen2") + " -o " + fixture("models/tiny-qwen2/x.gguf"));

@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "model/load.h"
 #include "model/loss.h"
+#include "model/random_model.h"
 #include "model/rope.h"
 #include "model/tensor_names.h"
 #include "model/transformer.h"
@@ -261,6 +262,29 @@ TEST(Random, RandomModelRunsWithBiasesAndMqa) {
   EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{3, 9, 50}));
   EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
   EXPECT_EQ(model.named_parameters().size(), size_t(1 + 2 * 16 + 1 + 1));
+}
+
+// One initialisation rule: random_model() holds the weights `init` writes with the same seed.
+TEST(RandomModel, EqualsTheFolderInitWritesWithTheSameSeed) {
+  testing::TempDir tmp;
+  const ModelConfig c = ModelConfig::from_json(preset_config("tiny"), "preset tiny");
+  RandomModelOptions o;
+  o.seed = 11;
+  o.progress = false;
+  write_random_model(c, tmp.str("m"), o);
+  const Model folder = load_model(tmp.str("m"), ModelOptions{});
+  const Model made = random_model(c, ModelOptions{}, 11);
+  const auto a = folder.named_parameters(), b = made.named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); i++) {
+    SCOPED_TRACE(a[i].name);
+    EXPECT_EQ(a[i].name, b[i].name);
+    EXPECT_TRUE(torch::equal(a[i].tensor, b[i].tensor));
+  }
+  // Another seed, other weights (a projection; norms are ones whatever the seed).
+  const auto other = random_model(c, ModelOptions{}, 12).named_parameters();
+  for (size_t i = 0; i < b.size(); i++)
+    if (b[i].tensor.dim() == 2) EXPECT_FALSE(torch::equal(other[i].tensor, b[i].tensor)) << b[i].name;
 }
 
 }  // namespace
