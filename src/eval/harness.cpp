@@ -267,7 +267,7 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
       std::string output = text_of(gen.tokens);
       for (const auto& s : task.stop)  // the output ends before the first stop sequence
         if (size_t at = output.find(s); at != std::string::npos) output.resize(at);
-      const bool numeric = task.name == "gsm8k";
+      const bool numeric = task.numeric_answer;
       const std::string want = numeric ? reference_number(d.answer) : d.answer;
       const std::string got = !task.regex.empty() ? extract_with_regex(output, task.regex)
                               : numeric          ? extracted_number(output)
@@ -287,8 +287,7 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
   for (auto& d : docs) result.documents.push_back(std::move(d));
   if (task.kind == TaskKind::Choice) {
     result.metrics.push_back(mean_metric("acc", acc));
-    const bool norm_meaningful = task.name != "mmlu" && task.name != "winogrande" && !task.mc2;
-    if (norm_meaningful) result.metrics.push_back(mean_metric("acc_norm", acc_norm));
+    if (task.acc_norm) result.metrics.push_back(mean_metric("acc_norm", acc_norm));
     if (task.mc2) result.metrics.insert(result.metrics.begin(), mean_metric("mc2", mc2));
     for (const auto& [subject, xs] : by_subject) result.metrics.push_back(mean_metric("acc:" + subject, xs));
   } else if (task.kind == TaskKind::Perplexity) {

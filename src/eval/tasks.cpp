@@ -102,91 +102,159 @@ std::string hellaswag_clean(const std::string& text) {
   return replace_all(s, "  ", " ");
 }
 
-Formatted format_doc(const std::string& task, const Line& l) {
+// ARC: the question, choices by label, answerKey naming one label.
+Formatted format_arc(const Line& l) {
   const json& j = l.value;
   Formatted f;
-  if (task == "arc_easy" || task == "arc_challenge") {
-    LP_CHECK(j.contains("choices") && j["choices"].is_object(), l.where, ": missing object \"choices\"");
-    f.text = "Question: " + str(l, "question") + "\nAnswer:";
-    f.choices = strs(j["choices"].value("text", json()), l.where, "choices.text");
-    const auto labels = strs(j["choices"].value("label", json()), l.where, "choices.label");
-    LP_CHECK(labels.size() == f.choices.size(), l.where, ": choices.text has ", f.choices.size(),
-             " choices but choices.label ", labels.size(), " labels");
-    for (size_t i = 0; i < labels.size(); i++)
-      LP_CHECK(std::find(labels.begin(), labels.begin() + long(i), labels[i]) == labels.begin() + long(i), l.where,
-               ": choice label \"", labels[i], "\" appears twice in choices.label");
-    const std::string key = str(l, "answerKey");
-    auto it = std::find(labels.begin(), labels.end(), key);
-    LP_CHECK(it != labels.end(), l.where, ": answerKey \"", key, "\" is none of the choice labels");
-    f.gold = int(it - labels.begin());
-  } else if (task == "hellaswag") {
-    const std::string ctx = j.contains("ctx_a") ? str(l, "ctx_a") + " " + capitalize(str(l, "ctx_b")) : str(l, "ctx");
-    f.text = hellaswag_clean(str(l, "activity_label") + ": " + ctx);
-    for (const auto& e : strs(j.value("endings", json()), l.where, "endings")) f.choices.push_back(hellaswag_clean(e));
-    f.gold = gold_index(j.value("label", json()), f.choices.size(), l.where, "label");
-  } else if (task == "mmlu") {
-    f.choices = strs(j.value("choices", json()), l.where, "choices");
-    LP_CHECK(f.choices.size() == 4, l.where, ": mmlu has 4 choices, got ", f.choices.size());
-    f.subject = str(l, "subject");
-    f.description = "The following are multiple choice questions (with answers) about " +
-                    replace_all(f.subject, "_", " ") + ".\n\n";
-    f.text = trim(str(l, "question"));
-    const char* letters[] = {"A", "B", "C", "D"};
-    for (int i = 0; i < 4; i++) f.text += std::string("\n") + letters[i] + ". " + f.choices[size_t(i)];
-    f.text += "\nAnswer:";
-    const json& a = j.value("answer", json());
-    if (a.is_string() && a.get<std::string>().size() == 1 && a.get<std::string>()[0] >= 'A' && a.get<std::string>()[0] <= 'D')
-      f.gold = a.get<std::string>()[0] - 'A';
-    else f.gold = gold_index(a, 4, l.where, "answer");
-    f.choices = {"A", "B", "C", "D"};
-  } else if (task == "winogrande") {
-    const std::string sentence = str(l, "sentence");
-    const size_t blank = sentence.find('_');
-    LP_CHECK(blank != std::string::npos, l.where, ": the sentence has no blank \"_\"");
-    f.partial = true;
-    f.choices = {str(l, "option1"), str(l, "option2")};
-    for (const auto& o : f.choices) f.partial_contexts.push_back(sentence.substr(0, blank) + o);
-    f.shared_continuation = trim(sentence.substr(blank + 1));
-    const std::string answer = str(l, "answer");
-    LP_CHECK(answer == "1" || answer == "2", l.where, ": \"answer\" must be \"1\" or \"2\"");
-    f.gold = answer[0] - '1';
-  } else if (task == "truthfulqa_mc2") {
-    f.text = "Q: " + str(l, "question") + "\nA:";
-    const json& t = j.value("mc2_targets", json());
-    LP_CHECK(t.is_object(), l.where, ": missing object \"mc2_targets\"");
-    f.choices = strs(t.value("choices", json()), l.where, "mc2_targets.choices");
-    const json& labels = t.value("labels", json());
-    LP_CHECK(labels.is_array() && labels.size() == f.choices.size(), l.where,
-             ": mc2_targets.labels must give one 0/1 label per choice");
-    for (size_t i = 0; i < labels.size(); i++) {
-      LP_CHECK(labels[i].is_number_integer() && (labels[i] == 0 || labels[i] == 1), l.where, ": labels must be 0 or 1");
-      if (labels[i] == 1) f.true_choices.push_back(int(i));
-    }
-    LP_CHECK(!f.true_choices.empty() && f.true_choices.size() < f.choices.size(), l.where,
-             ": mc2 needs at least one true and one false choice");
-    f.gold = f.true_choices[0];
-  } else if (task == "gsm8k") {
-    f.text = "Question: " + str(l, "question") + "\nAnswer:";
-    f.answer = str(l, "answer");
-  } else if (task == "choice") {
-    f.text = str(l, "context");
-    f.choices = strs(j.value("choices", json()), l.where, "choices");
-    f.gold = gold_index(j.value("gold", json()), f.choices.size(), l.where, "gold");
-  } else if (task == "perplexity") {
-    f.text = str(l, "text");
-  } else if (task == "generate") {
-    f.text = str(l, "prompt");
-    f.answer = str(l, "answer");
-  } else {
-    LP_FAIL("internal: no formatter for task ", task);
-  }
+  LP_CHECK(j.contains("choices") && j["choices"].is_object(), l.where, ": missing object \"choices\"");
+  f.text = "Question: " + str(l, "question") + "\nAnswer:";
+  f.choices = strs(j["choices"].value("text", json()), l.where, "choices.text");
+  const auto labels = strs(j["choices"].value("label", json()), l.where, "choices.label");
+  LP_CHECK(labels.size() == f.choices.size(), l.where, ": choices.text has ", f.choices.size(),
+           " choices but choices.label ", labels.size(), " labels");
+  for (size_t i = 0; i < labels.size(); i++)
+    LP_CHECK(std::find(labels.begin(), labels.begin() + long(i), labels[i]) == labels.begin() + long(i), l.where,
+             ": choice label \"", labels[i], "\" appears twice in choices.label");
+  const std::string key = str(l, "answerKey");
+  auto it = std::find(labels.begin(), labels.end(), key);
+  LP_CHECK(it != labels.end(), l.where, ": answerKey \"", key, "\" is none of the choice labels");
+  f.gold = int(it - labels.begin());
   return f;
 }
 
-TaskKind kind_of(const std::string& task) {
-  if (task == "perplexity") return TaskKind::Perplexity;
-  if (task == "gsm8k" || task == "generate") return TaskKind::Generate;
-  return TaskKind::Choice;
+// HellaSwag: activity label and context (WikiHow text cleaned), four endings.
+Formatted format_hellaswag(const Line& l) {
+  const json& j = l.value;
+  Formatted f;
+  const std::string ctx = j.contains("ctx_a") ? str(l, "ctx_a") + " " + capitalize(str(l, "ctx_b")) : str(l, "ctx");
+  f.text = hellaswag_clean(str(l, "activity_label") + ": " + ctx);
+  for (const auto& e : strs(j.value("endings", json()), l.where, "endings")) f.choices.push_back(hellaswag_clean(e));
+  f.gold = gold_index(j.value("label", json()), f.choices.size(), l.where, "label");
+  return f;
+}
+
+// MMLU: the subject's description, the question with lettered choices; the letters are scored.
+Formatted format_mmlu(const Line& l) {
+  const json& j = l.value;
+  Formatted f;
+  f.choices = strs(j.value("choices", json()), l.where, "choices");
+  LP_CHECK(f.choices.size() == 4, l.where, ": mmlu has 4 choices, got ", f.choices.size());
+  f.subject = str(l, "subject");
+  f.description = "The following are multiple choice questions (with answers) about " +
+                  replace_all(f.subject, "_", " ") + ".\n\n";
+  f.text = trim(str(l, "question"));
+  const char* letters[] = {"A", "B", "C", "D"};
+  for (int i = 0; i < 4; i++) f.text += std::string("\n") + letters[i] + ". " + f.choices[size_t(i)];
+  f.text += "\nAnswer:";
+  const json& a = j.value("answer", json());
+  if (a.is_string() && a.get<std::string>().size() == 1 && a.get<std::string>()[0] >= 'A' && a.get<std::string>()[0] <= 'D')
+    f.gold = a.get<std::string>()[0] - 'A';
+  else f.gold = gold_index(a, 4, l.where, "answer");
+  f.choices = {"A", "B", "C", "D"};
+  return f;
+}
+
+// WinoGrande: each option fills the blank, making its own context; the rest is shared.
+Formatted format_winogrande(const Line& l) {
+  Formatted f;
+  const std::string sentence = str(l, "sentence");
+  const size_t blank = sentence.find('_');
+  LP_CHECK(blank != std::string::npos, l.where, ": the sentence has no blank \"_\"");
+  f.partial = true;
+  f.choices = {str(l, "option1"), str(l, "option2")};
+  for (const auto& o : f.choices) f.partial_contexts.push_back(sentence.substr(0, blank) + o);
+  f.shared_continuation = trim(sentence.substr(blank + 1));
+  const std::string answer = str(l, "answer");
+  LP_CHECK(answer == "1" || answer == "2", l.where, ": \"answer\" must be \"1\" or \"2\"");
+  f.gold = answer[0] - '1';
+  return f;
+}
+
+// TruthfulQA mc2: every choice labelled true or false.
+Formatted format_truthfulqa_mc2(const Line& l) {
+  const json& j = l.value;
+  Formatted f;
+  f.text = "Q: " + str(l, "question") + "\nA:";
+  const json& t = j.value("mc2_targets", json());
+  LP_CHECK(t.is_object(), l.where, ": missing object \"mc2_targets\"");
+  f.choices = strs(t.value("choices", json()), l.where, "mc2_targets.choices");
+  const json& labels = t.value("labels", json());
+  LP_CHECK(labels.is_array() && labels.size() == f.choices.size(), l.where,
+           ": mc2_targets.labels must give one 0/1 label per choice");
+  for (size_t i = 0; i < labels.size(); i++) {
+    LP_CHECK(labels[i].is_number_integer() && (labels[i] == 0 || labels[i] == 1), l.where, ": labels must be 0 or 1");
+    if (labels[i] == 1) f.true_choices.push_back(int(i));
+  }
+  LP_CHECK(!f.true_choices.empty() && f.true_choices.size() < f.choices.size(), l.where,
+           ": mc2 needs at least one true and one false choice");
+  f.gold = f.true_choices[0];
+  return f;
+}
+
+// GSM8K: the question; the reference answer ends with "#### NUMBER".
+Formatted format_gsm8k(const Line& l) {
+  Formatted f;
+  f.text = "Question: " + str(l, "question") + "\nAnswer:";
+  f.answer = str(l, "answer");
+  return f;
+}
+
+// A generic choice task: context, choices, gold index.
+Formatted format_choice(const Line& l) {
+  const json& j = l.value;
+  Formatted f;
+  f.text = str(l, "context");
+  f.choices = strs(j.value("choices", json()), l.where, "choices");
+  f.gold = gold_index(j.value("gold", json()), f.choices.size(), l.where, "gold");
+  return f;
+}
+
+// A generic perplexity task: a text scored whole.
+Formatted format_perplexity(const Line& l) {
+  Formatted f;
+  f.text = str(l, "text");
+  return f;
+}
+
+// A generic generation task: a prompt and the exact answer.
+Formatted format_generate(const Line& l) {
+  Formatted f;
+  f.text = str(l, "prompt");
+  f.answer = str(l, "answer");
+  return f;
+}
+
+// One row per task: its kind, how a document is formatted, what the harness measures on it.
+struct TaskDefinition {
+  const char* name;
+  TaskKind kind;
+  Formatted (*format)(const Line&);
+  bool acc_norm;        // choice tasks: length-normalised accuracy is meaningful
+  bool mc2;             // truthfulqa's probability mass on the true choices
+  bool numeric_answer;  // generate: the number of the answer is compared (GSM8K)
+  std::vector<std::string> stop;  // generate: where an output ends unless --stop says
+};
+
+const std::vector<TaskDefinition>& task_table() {
+  static const std::vector<TaskDefinition> table = {
+      {"arc_easy", TaskKind::Choice, format_arc, true, false, false, {}},
+      {"arc_challenge", TaskKind::Choice, format_arc, true, false, false, {}},
+      {"hellaswag", TaskKind::Choice, format_hellaswag, true, false, false, {}},
+      {"mmlu", TaskKind::Choice, format_mmlu, false, false, false, {}},
+      {"winogrande", TaskKind::Choice, format_winogrande, false, false, false, {}},
+      {"truthfulqa_mc2", TaskKind::Choice, format_truthfulqa_mc2, false, true, false, {}},
+      {"gsm8k", TaskKind::Generate, format_gsm8k, false, false, true, {"Question:", "</s>", "<|im_end|>"}},
+      {"choice", TaskKind::Choice, format_choice, true, false, false, {}},
+      {"perplexity", TaskKind::Perplexity, format_perplexity, false, false, false, {}},
+      {"generate", TaskKind::Generate, format_generate, false, false, false, {"\n\n"}},
+  };
+  return table;
+}
+
+const TaskDefinition& task_definition(const std::string& name) {
+  for (const TaskDefinition& d : task_table())
+    if (name == d.name) return d;
+  LP_FAIL("internal: no task \"", name, "\"");
 }
 
 // A few-shot example: the document with its right answer after it.
@@ -199,8 +267,11 @@ std::string example_text(const Formatted& f) {
 }  // namespace
 
 const std::vector<std::string>& task_names() {
-  static const std::vector<std::string> names = {"arc_easy", "arc_challenge", "hellaswag", "mmlu", "winogrande",
-                                                 "truthfulqa_mc2", "gsm8k", "choice", "perplexity", "generate"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const TaskDefinition& d : task_table()) n.push_back(d.name);
+    return n;
+  }();
   return names;
 }
 
@@ -224,18 +295,21 @@ TaskSpec parse_task_spec(const std::string& text) {
 }
 
 Task load_task(const TaskSpec& spec, const TaskOptions& o) {
+  const TaskDefinition& def = task_definition(spec.name);
   Task task;
   task.name = spec.name;
-  task.kind = kind_of(spec.name);
-  task.mc2 = spec.name == "truthfulqa_mc2";
+  task.kind = def.kind;
+  task.acc_norm = def.acc_norm;
+  task.mc2 = def.mc2;
+  task.numeric_answer = def.numeric_answer;
   LP_CHECK(task.kind != TaskKind::Perplexity || o.fewshot == 0, "--fewshot: perplexity tasks score documents alone");
   std::vector<Line> lines = read_json_lines(spec.path);
   std::vector<Formatted> docs;
-  for (const auto& l : lines) docs.push_back(format_doc(spec.name, l));
+  for (const auto& l : lines) docs.push_back(def.format(l));
   const bool separate = !spec.fewshot_path.empty();
   std::vector<Formatted> pool;
   if (separate)
-    for (const auto& l : read_json_lines(spec.fewshot_path)) pool.push_back(format_doc(spec.name, l));
+    for (const auto& l : read_json_lines(spec.fewshot_path)) pool.push_back(def.format(l));
   const std::vector<Formatted>& examples = separate ? pool : docs;
   LP_CHECK(o.fewshot < int64_t(examples.size()) + (separate ? 1 : 0), "--fewshot ", o.fewshot, ": only ",
            examples.size() - (separate ? 0 : 1), " other documents to draw examples from");
@@ -276,9 +350,7 @@ Task load_task(const TaskSpec& spec, const TaskOptions& o) {
     task.docs.push_back(std::move(d));
   }
   if (task.kind == TaskKind::Generate) {
-    task.stop = !o.stop.empty() ? o.stop
-                : spec.name == "gsm8k" ? std::vector<std::string>{"Question:", "</s>", "<|im_end|>"}
-                                       : std::vector<std::string>{"\n\n"};
+    task.stop = !o.stop.empty() ? o.stop : def.stop;
     task.regex = o.regex;
   }
   return task;

@@ -50,7 +50,9 @@ struct Task {
   std::vector<TaskDoc> docs;        // prompts ready, few-shot examples included
   std::vector<std::string> stop;    // generate
   std::string regex;                // generate: extraction of the answer from the output
+  bool acc_norm = false;            // choice: length-normalised accuracy reported too
   bool mc2 = false;                 // truthfulqa_mc2 metric
+  bool numeric_answer = false;      // generate: numbers compared (GSM8K), else the exact text
 };
 
 // "arc_easy:path.jsonl" or "arc_easy:path.jsonl,fewshot.jsonl" -> spec; error names the flag.
