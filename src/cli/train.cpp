@@ -31,7 +31,7 @@ struct TrainCliOptions {
 
 TrainOptions typed(const TrainCliOptions& cli) {
   TrainOptions o = cli.train;
-  o.schedule = parse_schedule(cli.schedule);
+  o.schedule.kind = parse_schedule(cli.schedule);
   o.warmup = parse_warmup(cli.warmup);
   const ModelOptions compute = cli.compute.resolve();  // a missing GPU is refused before any work
   LP_CHECK(compute.dtype != torch::kHalf, "--precision ", cli.compute.dtype,
@@ -40,7 +40,7 @@ TrainOptions typed(const TrainCliOptions& cli) {
   o.bf16 = compute.dtype == torch::kBFloat16;
   o.shard = parse_shard_mode(cli.shard);
   for (const auto& d : cli.data) o.data.push_back(parse_data_source(d));
-  if (!cli.packing.empty()) o.packing = parse_packing(cli.packing);
+  if (!cli.packing.empty()) o.loader.packing = parse_packing(cli.packing);
   if (cli.lora_rank > 0) {
     LoraSpec lora;
     lora.rank = cli.lora_rank;
@@ -49,7 +49,7 @@ TrainOptions typed(const TrainCliOptions& cli) {
     lora.targets = parse_lora_targets(cli.lora_targets);
     o.lora = lora;
   }
-  LP_CHECK(o.min_lr <= o.lr, "--min-lr: ", o.min_lr, " is above --lr ", o.lr);
+  LP_CHECK(o.schedule.min_lr <= o.schedule.peak_lr, "--min-lr: ", o.schedule.min_lr, " is above --lr ", o.schedule.peak_lr);
   return o;
 }
 
@@ -84,8 +84,8 @@ void add_train(CLI::App& app) {
                   "concat (default for text), doc (default for chat: documents packed, each attending only to itself) "
                   "or none (one document per row)")
       ->check(CLI::IsMember({"concat", "doc", "none"}));
-  cmd->add_option("--lr", o->lr, "peak learning rate")->capture_default_str()->check(positive());
-  cmd->add_option("--min-lr", o->min_lr, "learning rate at the end of the decay")->capture_default_str()->check(non_negative());
+  cmd->add_option("--lr", o->schedule.peak_lr, "peak learning rate")->capture_default_str()->check(positive());
+  cmd->add_option("--min-lr", o->schedule.min_lr, "learning rate at the end of the decay")->capture_default_str()->check(non_negative());
   cmd->add_option("--schedule", cli->schedule, "cosine, linear or constant")->capture_default_str()
       ->check(CLI::IsMember({"cosine", "linear", "constant"}));
   cmd->add_option("--warmup", cli->warmup, "warmup steps (e.g. 100) or fraction of all steps (e.g. 0.06)")->capture_default_str();
@@ -106,8 +106,8 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--decay-all", o->adamw.decay_all, "decay every trainable tensor (default: not norms and biases)");
   cmd->add_option("--grad-clip", o->grad_clip, "clip the global gradient norm (0 = off)")->capture_default_str()
       ->check(non_negative());
-  cmd->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str()->check(count(2, 1 << 24));
-  cmd->add_option("--batch-size", o->batch_size, "sequences per micro-batch (per process)")->capture_default_str()
+  cmd->add_option("--seq-len", o->loader.seq_len, "tokens per sequence")->capture_default_str()->check(count(2, 1 << 24));
+  cmd->add_option("--batch-size", o->loader.batch_size, "sequences per micro-batch (per process)")->capture_default_str()
       ->check(count(1, 1 << 20));
   cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")->capture_default_str()
       ->check(count(1, 1 << 20));
@@ -118,18 +118,18 @@ void add_train(CLI::App& app) {
   cmd->add_option("--epochs", o->epochs, "passes over the data (default 1)")->excludes(steps)->excludes(tokens)
       ->check(in(excl(0), incl(1e6)));
   steps->excludes(tokens);
-  cmd->add_flag("!--no-shuffle", o->shuffle, "read sequences in order");
-  cmd->add_option("--seed", o->seed, "shuffle seed")->capture_default_str()->check(seed_value());
+  cmd->add_flag("!--no-shuffle", o->loader.shuffle, "read sequences in order");
+  cmd->add_option("--seed", o->seed, "the run's seed: the shuffle, LoRA's initialisation, dropout")->capture_default_str()->check(seed_value());
   add_compute_options(*cmd, cli->compute, "--precision");  // bf16 computes with fp32 master weights
   cmd->add_flag("--activation-checkpointing,--recompute-activations", o->recompute_activations,
                 "recompute block activations in backward instead of keeping them");
-  cmd->add_option("--eval-every", o->eval_every, "validation loss before the first step and every N steps (0: only at the end)")->capture_default_str()
+  cmd->add_option("--eval-every", o->cadence.eval_every, "validation loss before the first step and every N steps (0: only at the end)")->capture_default_str()
       ->check(count(0, 1e12));
-  cmd->add_option("--eval-batches", o->eval_batches, "validation batches per evaluation")->capture_default_str()
+  cmd->add_option("--eval-batches", o->cadence.eval_batches, "validation batches per evaluation")->capture_default_str()
       ->check(count(1, 1e9));
-  cmd->add_option("--save-every", o->save_every, "checkpoint every N steps (0: at the end)")->capture_default_str()
+  cmd->add_option("--save-every", o->cadence.save_every, "checkpoint every N steps (0: at the end)")->capture_default_str()
       ->check(count(0, 1e12));
-  cmd->add_option("--keep-checkpoints", o->keep_checkpoints, "how many checkpoints to keep")->capture_default_str()
+  cmd->add_option("--keep-checkpoints", o->cadence.keep_checkpoints, "how many checkpoints to keep")->capture_default_str()
       ->check(count(1, 1e6));
   cmd->add_flag("--force", o->force, "start over in an output folder that holds another run");
   cmd->add_flag("!--no-progress", o->progress, "no progress bar");

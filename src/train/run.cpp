@@ -37,8 +37,8 @@ void print_training_plan(const TrainOptions& o, int world) {
   in.trainable = resolve_trainable(o.trainable, o.also, folder);
   in.lora = o.lora;
   in.world = world;
-  in.batch = o.batch_size;
-  in.seq_len = o.seq_len;
+  in.batch = o.loader.batch_size;
+  in.seq_len = o.loader.seq_len;
   in.bf16 = o.bf16;
   in.recompute_activations = o.recompute_activations;
   std::printf("trainable: %s\n%s\n", in.trainable.description.c_str(), memory_plan_table(in).c_str());
@@ -54,7 +54,7 @@ void run_training(const TrainOptions& options, int collective_timeout) {
   if (main_rank) std::printf("%s\n", trainer.describe().c_str());
   std::fflush(stdout);
 
-  if (options.eval_every > 0 && trainer.step_count() == 0) {  // where the curves start
+  if (options.cadence.eval_every > 0 && trainer.step_count() == 0) {  // where the curves start
     const double eval = trainer.evaluate();
     if (main_rank && std::isfinite(eval))
       std::fprintf(stderr, "step 0: validation loss %.4f (perplexity %.2f)%s\n", eval, std::exp(eval),

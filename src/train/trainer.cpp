@@ -7,8 +7,8 @@
 #include <map>
 
 #include "io/safetensors.h"
-#include "model/device.h"
 #include "model/data_loss.h"
+#include "model/device.h"
 #include "model/load.h"
 #include "model/loss.h"
 #include "train/distributed.h"
@@ -55,11 +55,11 @@ json run_identity(const TrainOptions& o, const TrainableSpec& spec, int64_t tota
           {"data", sources},
           {"eval_data", watched},
           {"trainable", spec.description},
-          {"lr", o.lr}, {"min_lr", o.min_lr}, {"schedule", schedule_name(o.schedule)}, {"warmup", o.warmup.text},
+          {"lr", o.schedule.peak_lr}, {"min_lr", o.schedule.min_lr}, {"schedule", schedule_name(o.schedule.kind)}, {"warmup", o.warmup.text},
           {"betas", {o.adamw.beta1, o.adamw.beta2}}, {"eps", o.adamw.eps}, {"weight_decay", o.adamw.weight_decay},
-          {"decay_all", o.adamw.decay_all}, {"grad_clip", o.grad_clip}, {"seq_len", o.seq_len},
-          {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum}, {"total_steps", total_steps},
-          {"shuffle", o.shuffle}, {"seed", o.seed}, {"precision", o.bf16 ? "bf16" : "fp32"}};
+          {"decay_all", o.adamw.decay_all}, {"grad_clip", o.grad_clip}, {"seq_len", o.loader.seq_len},
+          {"batch_size", o.loader.batch_size}, {"grad_accum", o.grad_accum}, {"total_steps", total_steps},
+          {"shuffle", o.loader.shuffle}, {"seed", o.seed}, {"precision", o.bf16 ? "bf16" : "fp32"}};
 }
 
 }  // namespace
@@ -77,7 +77,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   if (comm_ && mo.device.is_cuda()) mo.device = torch::Device(torch::kCUDA, comm_->local_rank());
   mo.dtype = o_.bf16 ? torch::kBFloat16 : torch::kFloat;
   model_ = std::make_unique<Model>(load_model(base_, mo));
-  LP_CHECK(o_.seq_len <= model_->max_sequence_length(), "--seq-len ", o_.seq_len, " exceeds the model's ",
+  LP_CHECK(o_.loader.seq_len <= model_->max_sequence_length(), "--seq-len ", o_.loader.seq_len, " exceeds the model's ",
            model_->max_sequence_length(), " positions");
 
   LP_CHECK(!o_.data.empty(), "give at least one --data folder");
@@ -113,25 +113,19 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<Communicator> comm) : o_(
   if (o_.shard == ShardMode::Parameters) shards_ = std::make_unique<ParameterShards>(*model_, comm_);
   optimizer_ = std::make_unique<ShardedOptimizer>(trained, o_.adamw, o_.shard, comm_, shards_.get());
 
-  LoaderOptions lo;
-  lo.batch_size = o_.batch_size;
-  lo.seq_len = o_.seq_len;
-  lo.shuffle = o_.shuffle;
+  LoaderOptions lo = o_.loader;
   lo.seed = o_.seed;
   lo.rank = rank;
   lo.world_size = world;
-  lo.packing = o_.packing;
   loader_ = std::make_unique<DataMixture>(o_.data, lo);
 
-  const int64_t tokens_per_step = o_.batch_size * o_.seq_len * o_.grad_accum * world;
-  const int64_t steps_per_epoch = std::max<int64_t>(1, loader_->sequences_per_epoch() / (o_.batch_size * o_.grad_accum));
+  const int64_t tokens_per_step = o_.loader.batch_size * o_.loader.seq_len * o_.grad_accum * world;
+  const int64_t steps_per_epoch = std::max<int64_t>(1, loader_->sequences_per_epoch() / (o_.loader.batch_size * o_.grad_accum));
   if (o_.steps > 0) total_steps_ = o_.steps;
   else if (o_.tokens > 0) total_steps_ = std::max<int64_t>(1, (o_.tokens + tokens_per_step - 1) / tokens_per_step);
   else total_steps_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil((o_.epochs > 0 ? o_.epochs : 1.0) * steps_per_epoch)));
 
-  schedule_.kind = o_.schedule;
-  schedule_.peak_lr = o_.lr;
-  schedule_.min_lr = o_.min_lr;
+  schedule_ = o_.schedule;
   schedule_.total_steps = total_steps_;
   schedule_.warmup_steps = o_.warmup.steps(total_steps_);
 
@@ -183,16 +177,16 @@ std::string Trainer::describe() const {
   const int64_t total = total_parameters_;
   const int64_t trainable = optimizer_->parameter_count();
   const int world = world_size_of(comm_.get());
-  const int64_t tokens_per_step = o_.batch_size * o_.seq_len * o_.grad_accum * world;
+  const int64_t tokens_per_step = o_.loader.batch_size * o_.loader.seq_len * o_.grad_accum * world;
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "trainable: %s\n  %s of %s parameters (%.2f%%)\n"
                 "steps: %lld x %s tokens (batch %lld x seq %lld x accum %lld x %d rank%s) = %s tokens; lr %g %s, warmup %lld",
                 trainable_.description.c_str(), format_thousands(uint64_t(trainable)).c_str(),
                 format_thousands(uint64_t(total)).c_str(), 100.0 * double(trainable) / double(total),
-                (long long)total_steps_, format_count(double(tokens_per_step)).c_str(), (long long)o_.batch_size,
-                (long long)o_.seq_len, (long long)o_.grad_accum, world, world == 1 ? "" : "s",
-                format_count(double(tokens_per_step * total_steps_)).c_str(), o_.lr,
+                (long long)total_steps_, format_count(double(tokens_per_step)).c_str(), (long long)o_.loader.batch_size,
+                (long long)o_.loader.seq_len, (long long)o_.grad_accum, world, world == 1 ? "" : "s",
+                format_count(double(tokens_per_step * total_steps_)).c_str(), o_.schedule.peak_lr,
                 schedule_name(schedule_.kind).c_str(), (long long)schedule_.warmup_steps);
   std::string s = buf;
   if (o_.lora)  // under the trainable line
@@ -285,13 +279,13 @@ StepResult Trainer::step() {
 std::string Trainer::no_target_reason() const {
   for (size_t i = 0; i < data_.size(); i++)
     if (data_[i].format == "chat" && loader_->loader(i).cut_documents() > 0)
-      return " (" + o_.data[i].dir + ": examples are cut to their first --seq-len " + std::to_string(o_.seq_len) +
+      return " (" + o_.data[i].dir + ": examples are cut to their first --seq-len " + std::to_string(o_.loader.seq_len) +
              " tokens, and every answer token of these lies beyond it; use a longer --seq-len)";
   return " (the data's loss mask is 0 on every token of the batch)";
 }
 
 int64_t Trainer::source_tokens(size_t i) const {
-  return loader_->taken()[i] * o_.batch_size * o_.seq_len * world_size_of(comm_.get());
+  return loader_->taken()[i] * o_.loader.batch_size * o_.loader.seq_len * world_size_of(comm_.get());
 }
 
 // Dropout masks depend only on the seed, the rank and the micro-batch, so a resumed run draws
@@ -304,9 +298,9 @@ void Trainer::seed_dropout(int64_t micro_batch) const {
 
 double Trainer::evaluate() {
   EvalOptions eo;
-  eo.seq_len = o_.seq_len;
-  eo.batch_size = o_.batch_size;
-  eo.max_batches = o_.eval_batches;
+  eo.seq_len = o_.loader.seq_len;
+  eo.batch_size = o_.loader.batch_size;
+  eo.max_batches = o_.cadence.eval_batches;
   eo.rank = rank_of(comm_.get());
   eo.world_size = world_size_of(comm_.get());
   eo.allow_too_small = true;
@@ -354,8 +348,8 @@ std::vector<std::pair<std::string, double>> Trainer::source_eval_losses() const 
   return out;
 }
 
-bool Trainer::should_eval() const { return o_.eval_every > 0 && step_ % o_.eval_every == 0; }
-bool Trainer::should_save() const { return o_.save_every > 0 && step_ % o_.save_every == 0; }
+bool Trainer::should_eval() const { return o_.cadence.eval_every > 0 && step_ % o_.cadence.eval_every == 0; }
+bool Trainer::should_save() const { return o_.cadence.save_every > 0 && step_ % o_.cadence.save_every == 0; }
 
 void Trainer::save_checkpoint() {
   // Every rank's loader is at the same epoch and position (the ranks move in lockstep over
@@ -386,7 +380,7 @@ void Trainer::save_checkpoint() {
     write_own(run_->rank_files(step_) / optimizer_file_name(rank, files));
     comm_->barrier();
   }
-  last_checkpoint_ = run_->save_checkpoint(step_, state, o_.keep_checkpoints, [&](const fs::path& stage) {
+  last_checkpoint_ = run_->save_checkpoint(step_, state, o_.cadence.keep_checkpoints, [&](const fs::path& stage) {
     if (files == 1) return write_own(stage / optimizer_file_name(0, 1));
     for (int r = 0; r < files; r++)
       fs::rename(run_->rank_files(step_) / optimizer_file_name(r, files), stage / optimizer_file_name(r, files));

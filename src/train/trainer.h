@@ -32,8 +32,14 @@ namespace llamapro {
 class Communicator;
 class ParameterShards;
 
+// How often a run evaluates and saves.
+struct TrainCadence {
+  int64_t eval_every = 0, eval_batches = 20;  // 0 = only at the end
+  int64_t save_every = 0, keep_checkpoints = 2;
+};
+
 // Parsed and range-checked by the command; the library only checks how they fit the model and
-// the data.
+// the data. Each component's options travel whole, as the component takes them.
 struct TrainOptions {
   std::string model_dir, out_dir;
   std::vector<DataSource> data;  // one or more data folders, drawn in proportion to their weights
@@ -41,23 +47,22 @@ struct TrainOptions {
   std::string trainable;  // "" (newest stage), newest, stage:NAME, blocks:I,J, all
   std::string also;       // embed, head
   std::optional<LoraSpec> lora;     // adapters on the trainable blocks instead of their weights
-  std::optional<Packing> packing;   // unset: doc for chat data, concat for text
+  // batch_size, seq_len, shuffle, packing (unset: doc for chat data, concat for text); the
+  // trainer sets its seed, rank and world size.
+  LoaderOptions loader;
   AdamWConfig adamw;
-  double lr = 2e-4, min_lr = 0.0;
-  Schedule::Kind schedule = Schedule::Kind::Cosine;
+  Schedule schedule;  // kind, peak_lr (--lr), min_lr; the trainer sets its steps
   Warmup warmup;
   double grad_clip = 1.0;  // global norm; 0 = off
-  int64_t seq_len = 2048, batch_size = 1, grad_accum = 1;
+  int64_t grad_accum = 1;
   int64_t steps = 0, tokens = 0;  // stop after this many (0 = unset)
   double epochs = 0;              // or this many passes over the data (default 1)
-  bool shuffle = true;
-  uint64_t seed = 0;
+  uint64_t seed = 0;              // the run's: the shuffle, LoRA's initialisation, dropout
   std::string device = "cpu";
   bool bf16 = false;  // bf16 compute (float32 masters either way)
   bool recompute_activations = false;
   ShardMode shard = ShardMode::None;  // what the data-parallel ranks split among themselves
-  int64_t eval_every = 0, eval_batches = 20;  // 0 = only at the end
-  int64_t save_every = 0, keep_checkpoints = 2;
+  TrainCadence cadence;
   bool force = false;  // start over in an output folder that holds another run
   bool progress = true;
 };

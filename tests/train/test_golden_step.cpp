@@ -56,18 +56,18 @@ TrainOptions golden_options(const Golden& g, const std::string& data, const std:
   for (const auto& b : g.meta["trainable_layers"]) blocks += (blocks.empty() ? "" : ",") + std::to_string(b.get<int64_t>());
   o.trainable = "blocks:" + blocks;
   const json& a = g.meta["adamw"];
-  o.lr = a["lr"].get<double>();
+  o.schedule.peak_lr = a["lr"].get<double>();
   o.adamw.beta1 = a["betas"][0].get<double>();
   o.adamw.beta2 = a["betas"][1].get<double>();
   o.adamw.eps = a["eps"].get<double>();
   o.adamw.weight_decay = a["weight_decay"].get<double>();
   o.adamw.decay_all = true;
-  o.schedule = Schedule::Kind::Constant;
+  o.schedule.kind = Schedule::Kind::Constant;
   o.grad_clip = 0;
-  o.seq_len = g.seq_len;
-  o.batch_size = 2;
+  o.loader.seq_len = g.seq_len;
+  o.loader.batch_size = 2;
   o.steps = 1;
-  o.shuffle = false;
+  o.loader.shuffle = false;
   o.progress = false;
   return o;
 }
