@@ -255,40 +255,45 @@ const GgufValue* GgufFile::find(const std::string& key) const {
   return nullptr;
 }
 
-void GgufFile::parse(const std::string& name) {
-  size_t pos = 0;
-  auto need = [&](uint64_t n, const char* what) {
-    LP_CHECK(n <= size_ - pos, name, ": truncated GGUF file (", what, " at byte ", pos, " runs past the end, ", size_,
-             " bytes)");
-  };
-  auto read = [&](void* out, size_t n, const char* what) {
+// The bytes of a GGUF file read in order, every read checked against the end.
+class GgufByteReader {
+ public:
+  GgufByteReader(const uint8_t* data, size_t size, const std::string& name) : data_(data), size_(size), name_(name) {}
+  size_t position() const { return pos_; }
+  size_t left() const { return size_ - pos_; }
+
+  void need(uint64_t n, const char* what) const {
+    LP_CHECK(n <= size_ - pos_, name_, ": truncated GGUF file (", what, " at byte ", pos_, " runs past the end, ",
+             size_, " bytes)");
+  }
+  void read(void* out, size_t n, const char* what) {
     need(n, what);
-    std::memcpy(out, data_ + pos, n);
-    pos += n;
-  };
-  auto u32 = [&](const char* what) { uint32_t v; read(&v, 4, what); return v; };
-  auto u64 = [&](const char* what) { uint64_t v; read(&v, 8, what); return v; };
-  auto str = [&](const char* what) {
-    uint64_t n = u64(what);
+    std::memcpy(out, data_ + pos_, n);
+    pos_ += n;
+  }
+  uint32_t u32(const char* what) { uint32_t v; read(&v, 4, what); return v; }
+  uint64_t u64(const char* what) { uint64_t v; read(&v, 8, what); return v; }
+  std::string str(const char* what) {
+    const uint64_t n = u64(what);
     need(n, what);
-    std::string s(reinterpret_cast<const char*>(data_ + pos), size_t(n));
-    pos += size_t(n);
+    std::string s(reinterpret_cast<const char*>(data_ + pos_), size_t(n));
+    pos_ += size_t(n);
     return s;
-  };
-  auto scalar = [&](GgufType t, const char* what) -> Scalar {
+  }
+  Scalar scalar(GgufType t, const char* what) {
     switch (t) {
       case GgufType::STRING: return str(what);
       case GgufType::BOOL: {
         uint8_t b;
         read(&b, 1, what);
-        LP_CHECK(b <= 1, name, ": boolean value ", int(b), " in ", what);
+        LP_CHECK(b <= 1, name_, ": boolean value ", int(b), " in ", what);
         return b == 1;
       }
       case GgufType::F32: { float f; read(&f, 4, what); return double(f); }
       case GgufType::F64: { double d; read(&d, 8, what); return d; }
       default: {
         const size_t n = scalar_size(t);
-        LP_CHECK(n > 0, name, ": bad value type ", uint32_t(t), " in ", what);
+        LP_CHECK(n > 0, name_, ": bad value type ", uint32_t(t), " in ", what);
         uint64_t bits = 0;
         read(&bits, n, what);
         if (!is_signed(t)) return bits;
@@ -296,35 +301,50 @@ void GgufFile::parse(const std::string& name) {
         return int64_t(bits << shift) >> shift;
       }
     }
-  };
+  }
 
+ private:
+  const uint8_t* data_;
+  size_t size_, pos_ = 0;
+  const std::string& name_;
+};
+
+void GgufFile::parse(const std::string& name) {
+  GgufByteReader in(data_, size_, name);
   LP_CHECK(size_ >= 24, name, ": not a GGUF file (", size_, " bytes, shorter than a header)");
-  LP_CHECK(u32("magic") == kGgufMagic, name, ": not a GGUF file (bad magic)");
-  version_ = u32("version");
+  LP_CHECK(in.u32("magic") == kGgufMagic, name, ": not a GGUF file (bad magic)");
+  version_ = in.u32("version");
   LP_CHECK(version_ == 2 || version_ == 3, name, ": GGUF version ", version_, " is not supported (expected 2 or 3)");
-  const uint64_t n_tensors = u64("tensor count"), n_kv = u64("key/value count");
+  const uint64_t n_tensors = in.u64("tensor count"), n_kv = in.u64("key/value count");
   // Each entry takes at least 12 bytes, so counts beyond the file size are lies.
   LP_CHECK(n_tensors <= size_ / 12 && n_kv <= size_ / 12, name, ": tensor or key/value count larger than the file allows");
+  read_metadata(in, n_kv, name);
+  read_tensor_infos(in, n_tensors, name);
+  data_offset_ = (in.position() + alignment_ - 1) / alignment_ * alignment_;
+  check_layout(name);
+}
+
+void GgufFile::read_metadata(GgufByteReader& in, uint64_t n_kv, const std::string& name) {
   std::set<std::string> keys;
   for (uint64_t i = 0; i < n_kv; i++) {
     GgufKeyValue kv;
-    kv.key = str("key");
+    kv.key = in.str("key");
     LP_CHECK(keys.insert(kv.key).second, name, ": duplicate key \"", kv.key, "\"");
-    const uint32_t type = u32("value type");
+    const uint32_t type = in.u32("value type");
     LP_CHECK(type <= uint32_t(GgufType::F64), name, ": key \"", kv.key, "\" has unknown value type ", type);
     kv.value.type = GgufType(type);
     if (kv.value.type == GgufType::ARRAY) {
-      const uint32_t element = u32("array type");
+      const uint32_t element = in.u32("array type");
       LP_CHECK(element <= uint32_t(GgufType::F64) && element != uint32_t(GgufType::ARRAY), name, ": key \"", kv.key,
                "\" has an array of unsupported type ", element);
       kv.value.element = GgufType(element);
-      const uint64_t n = u64("array length");
+      const uint64_t n = in.u64("array length");
       const size_t min_size = kv.value.element == GgufType::STRING ? 8 : scalar_size(kv.value.element);
-      LP_CHECK(n <= (size_ - pos) / min_size, name, ": key \"", kv.key, "\": array of ", n, " elements runs past the end");
+      LP_CHECK(n <= in.left() / min_size, name, ": key \"", kv.key, "\": array of ", n, " elements runs past the end");
       kv.value.array.reserve(size_t(n));
-      for (uint64_t k = 0; k < n; k++) kv.value.array.push_back(scalar(kv.value.element, "array element"));
+      for (uint64_t k = 0; k < n; k++) kv.value.array.push_back(in.scalar(kv.value.element, "array element"));
     } else {
-      kv.value.scalar = scalar(kv.value.type, "value");
+      kv.value.scalar = in.scalar(kv.value.type, "value");
     }
     if (kv.key == "general.alignment") {
       LP_CHECK(kv.value.type == GgufType::U32, name, ": general.alignment must be a uint32");
@@ -334,31 +354,37 @@ void GgufFile::parse(const std::string& name) {
     }
     metadata_.push_back(std::move(kv));
   }
+}
+
+void GgufFile::read_tensor_infos(GgufByteReader& in, uint64_t n_tensors, const std::string& name) {
   std::set<std::string> names;
   for (uint64_t i = 0; i < n_tensors; i++) {
     GgufTensorInfo t;
-    t.name = str("tensor name");
+    t.name = in.str("tensor name");
     LP_CHECK(names.insert(t.name).second, name, ": duplicate tensor \"", t.name, "\"");
-    const uint32_t n_dims = u32("dimension count");
+    const uint32_t n_dims = in.u32("dimension count");
     LP_CHECK(n_dims >= 1 && n_dims <= 4, name, ": tensor \"", t.name, "\" has ", n_dims, " dimensions (expected 1 to 4)");
     uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; d++) {
-      const uint64_t dim = u64("dimension");
+      const uint64_t dim = in.u64("dimension");
       LP_CHECK(dim >= 1 && dim <= (uint64_t(1) << 40) && elements <= std::numeric_limits<uint64_t>::max() / 64 / dim,
                name, ": tensor \"", t.name, "\" has a bad dimension ", dim);
       elements *= dim;
       t.dims.push_back(dim);
     }
-    const uint32_t type = u32("tensor type");
+    const uint32_t type = in.u32("tensor type");
     LP_CHECK(is_known_ggml_type(type), name, ": tensor \"", t.name, "\" has ggml type ", type,
              ", which llamapro does not read (F32, F16, BF16, Q8_0)");
     t.type = GgmlType(type);
     LP_CHECK(t.type != GgmlType::Q8_0 || t.dims[0] % kQ8BlockSize == 0, name, ": Q8_0 tensor \"", t.name,
              "\" has rows of ", t.dims[0], " values, not a multiple of 32");
-    t.offset = u64("tensor offset");
+    t.offset = in.u64("tensor offset");
     tensors_.push_back(std::move(t));
   }
-  data_offset_ = (pos + alignment_ - 1) / alignment_ * alignment_;
+}
+
+// Every tensor aligned, inside the data section, and no two sharing bytes.
+void GgufFile::check_layout(const std::string& name) const {
   LP_CHECK(data_offset_ <= size_, name, ": truncated GGUF file (no data section)");
   const uint64_t data_size = size_ - data_offset_;
   for (const auto& t : tensors_) {
@@ -367,7 +393,6 @@ void GgufFile::parse(const std::string& name) {
     LP_CHECK(t.offset <= data_size && t.nbytes() <= data_size - t.offset, name, ": tensor \"", t.name,
              "\" runs past the end of the file");
   }
-  // No two tensors may share bytes.
   std::vector<const GgufTensorInfo*> by_offset;
   for (const auto& t : tensors_) by_offset.push_back(&t);
   std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->offset < b->offset; });

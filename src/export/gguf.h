@@ -95,6 +95,8 @@ class GgufWriter {
   uint64_t tensor_written_ = 0, written_ = 0;
 };
 
+class GgufByteReader;
+
 class GgufFile {
  public:
   explicit GgufFile(const std::filesystem::path& path);  // throws on any inconsistency
@@ -110,7 +112,11 @@ class GgufFile {
   const uint8_t* tensor_data(const GgufTensorInfo& t) const { return data_ + data_offset_ + t.offset; }
 
  private:
+  // The header, then the metadata, the tensor infos and the layout of the data, each checked.
   void parse(const std::string& name);
+  void read_metadata(GgufByteReader& in, uint64_t n_kv, const std::string& name);
+  void read_tensor_infos(GgufByteReader& in, uint64_t n_tensors, const std::string& name);
+  void check_layout(const std::string& name) const;
   std::unique_ptr<MappedFile> mapping_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
