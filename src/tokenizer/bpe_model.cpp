@@ -15,23 +15,9 @@ namespace llamapro {
 
 namespace {
 
-constexpr uint64_t kEmpty = ~0ULL;
 constexpr size_t kMaxCachedBytes = 256;  // longer words are rare; caching them buys nothing
 constexpr size_t kCutMinBytes = 64;      // words shorter than this are merged whole
 constexpr size_t kCacheCapacity = 1 << 16;
-
-inline uint64_t mix(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  return k;
-}
-
-uint64_t table_size_for(size_t n) {
-  uint64_t size = 16;
-  while (size < 2 * n + 1) size <<= 1;
-  return size;
-}
 
 std::atomic<uint64_t> next_uid{1};
 
@@ -139,10 +125,7 @@ BpeModel::BpeModel(const tjson& model, const std::string& where) : uid_(next_uid
   LP_CHECK(model.contains("merges"), where, ": missing key \"merges\"");
   const tjson& merges = model["merges"];
   LP_CHECK(merges.is_array(), where, ".merges: expected a list, got ", merges.type_name());
-  uint64_t size = table_size_for(merges.size());
-  merge_mask_ = size - 1;
-  merge_keys_.assign(size, kEmpty);
-  merge_values_.resize(size);
+  merges_.reserve(merges.size());
   std::vector<uint64_t> joins;
   joins.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
@@ -170,13 +153,7 @@ BpeModel::BpeModel(const tjson& model, const std::string& where) : uid_(next_uid
     LP_CHECK(inew >= 0, where, ".merges[", rank, "]: merged token \"", joined, "\" is not in the vocabulary");
     uint64_t key = (static_cast<uint64_t>(ia) << 32) | static_cast<uint32_t>(ib);
     // A pair listed twice keeps its last rank, as the reference's map does.
-    for (uint64_t h = mix(key) & merge_mask_;; h = (h + 1) & merge_mask_) {
-      if (merge_keys_[h] == kEmpty || merge_keys_[h] == key) {
-        merge_keys_[h] = key;
-        merge_values_[h] = {static_cast<uint32_t>(rank), inew};
-        break;
-      }
-    }
+    merges_.insert_or_assign(key, {static_cast<uint32_t>(rank), inew});
     if (utf8::valid(a) && utf8::valid(b) && !a.empty() && !b.empty()) {
       size_t i = 0;
       joins.push_back((static_cast<uint64_t>(utf8::last(a)) << 32) | utf8::next(b, i));
@@ -186,17 +163,8 @@ BpeModel::BpeModel(const tjson& model, const std::string& where) : uid_(next_uid
   // Cutting long words is exact only when symbols are plain characters (no prefix/suffix).
   can_cut_ = prefix_.empty() && suffix_.empty();
   if (can_cut_) {
-    uint64_t jsize = table_size_for(joins.size());
-    join_mask_ = jsize - 1;
-    join_keys_.assign(jsize, kEmpty);
-    for (uint64_t key : joins) {
-      for (uint64_t h = mix(key) & join_mask_;; h = (h + 1) & join_mask_) {
-        if (join_keys_[h] == kEmpty || join_keys_[h] == key) {
-          join_keys_[h] = key;
-          break;
-        }
-      }
-    }
+    joins_.reserve(joins.size());
+    for (uint64_t key : joins) joins_.insert_or_assign(key);
   }
 }
 
@@ -211,21 +179,11 @@ const std::string* BpeModel::id_to_token(int32_t id) const {
 }
 
 inline const BpeModel::MergeEntry* BpeModel::find_merge(int32_t a, int32_t b) const {
-  uint64_t key = (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b);
-  for (uint64_t h = mix(key) & merge_mask_;; h = (h + 1) & merge_mask_) {
-    uint64_t k = merge_keys_[h];
-    if (k == key) return &merge_values_[h];
-    if (k == kEmpty) return nullptr;
-  }
+  return merges_.find((static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b));
 }
 
 inline bool BpeModel::may_join(uint32_t left_cp, uint32_t right_cp) const {
-  uint64_t key = (static_cast<uint64_t>(left_cp) << 32) | right_cp;
-  for (uint64_t h = mix(key) & join_mask_;; h = (h + 1) & join_mask_) {
-    uint64_t k = join_keys_[h];
-    if (k == key) return true;
-    if (k == kEmpty) return false;
-  }
+  return joins_.contains((static_cast<uint64_t>(left_cp) << 32) | right_cp);
 }
 
 inline int32_t BpeModel::char_id(uint32_t cp) const {

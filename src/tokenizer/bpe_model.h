@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/flat_table.h"
 #include "tokenizer/json_fields.h"
 
 namespace llamapro {
@@ -55,10 +56,8 @@ class BpeModel {
   std::vector<std::string> id_to_token_;
   std::vector<uint8_t> has_token_;
 
-  // Merges: open addressing on the id pair, (a << 32 | b) -> rank and result.
-  std::vector<uint64_t> merge_keys_;
-  std::vector<MergeEntry> merge_values_;
-  uint64_t merge_mask_ = 0;
+  // Merges by the id pair, (a << 32 | b) -> rank and result.
+  FlatTable64<MergeEntry> merges_;
 
   // Ids of single-character tokens: a table for the BMP, a map above it.
   std::vector<int32_t> bmp_ids_;
@@ -67,8 +66,7 @@ class BpeModel {
 
   // Character pairs that meet at the junction of some merge: a long word can be cut between
   // two characters that never meet, and its halves encoded (and cached) independently.
-  std::vector<uint64_t> join_keys_;
-  uint64_t join_mask_ = 0;
+  FlatTable64<FlatSet> joins_;  // (left << 32 | right)
   bool can_cut_ = false;
 
   std::string unk_token_;
