@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 
 #include "infer/generate.h"
 #include "tokenizer/tokenizer.h"
@@ -186,15 +187,164 @@ double rolling_loglikelihood(const Model& model, const std::vector<int64_t>& tok
   return total;
 }
 
+// ---------------------------------------------------------------------------------------------
+// One scorer per task kind: each document in, its record out; the task's metrics at the end.
+
+namespace {
+
+struct ScorerContext {
+  const Model& model;
+  const Tokenizer& tok;
+  const Task& task;
+  const HarnessOptions& o;
+  int64_t window;
+  int64_t* tokens;  // run through the model, for the result
+};
+
+class DocScorer {
+ public:
+  explicit DocScorer(const ScorerContext& c) : c_(c) {}
+  virtual ~DocScorer() = default;
+  virtual json score(const TaskDoc& d) = 0;
+  virtual void finish(TaskResult& result) const = 0;
+
+ protected:
+  ScorerContext c_;
+};
+
+// Multiple choice: the choice with the highest log-likelihood (and per character, acc_norm).
+class ChoiceScorer : public DocScorer {
+ public:
+  using DocScorer::DocScorer;
+  json score(const TaskDoc& d) override {
+    json record = {{"source", d.source}};
+    std::vector<LoglikelihoodRequest> requests;
+    for (size_t c = 0; c < d.contexts.size(); c++) requests.push_back(encode_pair(c_.tok, d.contexts[c], d.continuations[c]));
+    const std::vector<double> ll = loglikelihoods(c_.model, requests, c_.o, c_.tokens);
+    for (double v : ll) check_finite_loglikelihood(v, d.source);
+    size_t best = 0, best_norm = 0;
+    for (size_t c = 1; c < ll.size(); c++) {
+      if (ll[c] > ll[best]) best = c;
+      if (ll[c] / double(code_points(d.choice_texts[c])) > ll[best_norm] / double(code_points(d.choice_texts[best_norm])))
+        best_norm = c;
+    }
+    acc_.push_back(int(best) == d.gold);
+    acc_norm_.push_back(int(best_norm) == d.gold);
+    if (!d.subject.empty()) by_subject_[d.subject].push_back(int(best) == d.gold);
+    record["loglikelihoods"] = ll;
+    record["gold"] = d.gold;
+    record["acc"] = acc_.back();
+    if (c_.task.mc2) {  // normalized probability mass on the true answers
+      double p_true = 0, p_all = 0;
+      for (size_t c = 0; c < ll.size(); c++) {
+        const double p = std::exp(ll[c]);
+        p_all += p;
+        if (std::find(d.true_choices.begin(), d.true_choices.end(), int(c)) != d.true_choices.end()) p_true += p;
+      }
+      mc2_.push_back(p_all > 0 ? p_true / p_all : 0.0);
+      record["mc2"] = mc2_.back();
+    }
+    return record;
+  }
+  void finish(TaskResult& result) const override {
+    result.metrics.push_back(mean_metric("acc", acc_));
+    if (c_.task.acc_norm) result.metrics.push_back(mean_metric("acc_norm", acc_norm_));
+    if (c_.task.mc2) result.metrics.insert(result.metrics.begin(), mean_metric("mc2", mc2_));
+    for (const auto& [subject, xs] : by_subject_) result.metrics.push_back(mean_metric("acc:" + subject, xs));
+  }
+
+ private:
+  std::vector<double> acc_, acc_norm_, mc2_;
+  std::map<std::string, std::vector<double>> by_subject_;
+};
+
+// Rolling log-likelihood of whole documents: perplexity per word and per byte.
+class PerplexityScorer : public DocScorer {
+ public:
+  using DocScorer::DocScorer;
+  json score(const TaskDoc& d) override {
+    std::vector<int32_t> ids32 = c_.tok.encode(d.text, false);
+    const std::vector<int64_t> ids(ids32.begin(), ids32.end());
+    const int64_t prefix = c_.tok.bos_id() >= 0 ? c_.tok.bos_id() : c_.tok.eos_id();
+    LP_CHECK(prefix >= 0, "rolling perplexity needs a BOS or EOS token to start from");
+    const double ll = ids.empty() ? 0.0 : rolling_loglikelihood(c_.model, ids, prefix, c_.window, c_.tokens);
+    check_finite_loglikelihood(ll, d.source);
+    ll_sum_ += ll;
+    words_ += word_count(d.text);
+    bytes_ += d.text.size();
+    return {{"source", d.source}, {"loglikelihood", ll}, {"words", word_count(d.text)}, {"bytes", d.text.size()}};
+  }
+  void finish(TaskResult& result) const override {
+    // Perplexity per word and per byte of nothing is no number (it would print 1.0 and -0.0).
+    LP_CHECK(words_ > 0 && bytes_ > 0, c_.task.name, ": every document is empty (", c_.task.docs.size(),
+             " of them): no text to score");
+    result.metrics.push_back({"word_perplexity", std::exp(-ll_sum_ / double(words_)), NAN});
+    result.metrics.push_back({"byte_perplexity", std::exp(-ll_sum_ / double(bytes_)), NAN});
+    result.metrics.push_back({"bits_per_byte", -ll_sum_ / double(bytes_) / std::log(2.0), NAN});
+  }
+
+ private:
+  double ll_sum_ = 0;
+  uint64_t words_ = 0, bytes_ = 0;
+};
+
+// Greedy generation up to a stop sequence, the answer extracted and compared exactly.
+class GenerateScorer : public DocScorer {
+ public:
+  using DocScorer::DocScorer;
+  json score(const TaskDoc& d) override {
+    std::vector<int32_t> ids32 = c_.tok.encode(d.text, false);
+    std::vector<int64_t> prompt(ids32.begin(), ids32.end());
+    if (prompt.empty()) prompt.push_back(c_.tok.bos_id() >= 0 ? c_.tok.bos_id() : 0);
+    GenerateOptions g;
+    g.max_new_tokens = std::min<int64_t>(c_.o.max_new_tokens, c_.window - 1);
+    // As lm-eval: a prompt too long for the window keeps its last tokens, leaving room to generate.
+    const int64_t room = c_.window - g.max_new_tokens;
+    if (int64_t(prompt.size()) > room) prompt.erase(prompt.begin(), prompt.end() - room);
+    g.stop_at_eos = true;
+    auto text_of = [&](const std::vector<int64_t>& t) { return c_.tok.decode(std::vector<int32_t>(t.begin(), t.end()), true); };
+    g.stop_when = [&](const std::vector<int64_t>& generated) {
+      const std::string text = text_of(generated);
+      for (const auto& s : c_.task.stop)
+        if (text.find(s) != std::string::npos) return true;
+      return false;
+    };
+    GenerateResult gen = generate(c_.model, prompt, g);
+    *c_.tokens += int64_t(prompt.size() + gen.tokens.size());
+    std::string output = text_of(gen.tokens);
+    for (const auto& s : c_.task.stop)  // the output ends before the first stop sequence
+      if (size_t at = output.find(s); at != std::string::npos) output.resize(at);
+    const bool numeric = c_.task.numeric_answer;
+    const std::string want = numeric ? reference_number(d.answer) : d.answer;
+    const std::string got = !c_.task.regex.empty() ? extract_with_regex(output, c_.task.regex)
+                            : numeric             ? extracted_number(output)
+                                                  : output;
+    exact_.push_back(trim(got) == trim(want));
+    return {{"source", d.source}, {"output", output}, {"extracted", got}, {"target", want},
+            {"exact_match", exact_.back()}};
+  }
+  void finish(TaskResult& result) const override { result.metrics.push_back(mean_metric("exact_match", exact_)); }
+
+ private:
+  std::vector<double> exact_;
+};
+
+std::unique_ptr<DocScorer> scorer_for(const ScorerContext& c) {
+  switch (c.task.kind) {
+    case TaskKind::Choice: return std::make_unique<ChoiceScorer>(c);
+    case TaskKind::Perplexity: return std::make_unique<PerplexityScorer>(c);
+    case TaskKind::Generate: return std::make_unique<GenerateScorer>(c);
+  }
+  LP_FAIL("internal: a task of no kind");
+}
+
+}  // namespace
+
 TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, const HarnessOptions& o) {
   TaskResult result;
   result.task = task.name;
   Progress progress(task.name, task.docs.size(), "docs");
-  const int64_t window = window_of(model, o);
-  std::vector<double> acc, acc_norm, mc2, exact;
-  std::map<std::string, std::vector<double>> by_subject;
-  double ll_sum = 0;
-  uint64_t words = 0, bytes = 0;
+  std::unique_ptr<DocScorer> scorer = scorer_for({model, tok, task, o, window_of(model, o), &result.tokens});
   // Longest documents first: the slowest work shows early in the progress rate.
   std::vector<size_t> order(task.docs.size());
   for (size_t i = 0; i < order.size(); i++) order[i] = i;
@@ -203,103 +353,14 @@ TaskResult run_task(const Model& model, const Tokenizer& tok, const Task& task, 
   std::vector<json> docs(task.docs.size());
   size_t done = 0;
   for (size_t i : order) {
-    const TaskDoc& d = task.docs[i];
-    json record = {{"source", d.source}};
-    if (task.kind == TaskKind::Choice) {
-      std::vector<LoglikelihoodRequest> requests;
-      for (size_t c = 0; c < d.contexts.size(); c++) requests.push_back(encode_pair(tok, d.contexts[c], d.continuations[c]));
-      const std::vector<double> ll = loglikelihoods(model, requests, o, &result.tokens);
-      for (double v : ll) check_finite_loglikelihood(v, d.source);
-      size_t best = 0, best_norm = 0;
-      for (size_t c = 1; c < ll.size(); c++) {
-        if (ll[c] > ll[best]) best = c;
-        if (ll[c] / double(code_points(d.choice_texts[c])) > ll[best_norm] / double(code_points(d.choice_texts[best_norm])))
-          best_norm = c;
-      }
-      acc.push_back(int(best) == d.gold);
-      acc_norm.push_back(int(best_norm) == d.gold);
-      if (!d.subject.empty()) by_subject[d.subject].push_back(int(best) == d.gold);
-      record["loglikelihoods"] = ll;
-      record["gold"] = d.gold;
-      record["acc"] = acc.back();
-      if (task.mc2) {  // normalized probability mass on the true answers
-        double p_true = 0, p_all = 0;
-        for (size_t c = 0; c < ll.size(); c++) {
-          const double p = std::exp(ll[c]);
-          p_all += p;
-          if (std::find(d.true_choices.begin(), d.true_choices.end(), int(c)) != d.true_choices.end()) p_true += p;
-        }
-        mc2.push_back(p_all > 0 ? p_true / p_all : 0.0);
-        record["mc2"] = mc2.back();
-      }
-    } else if (task.kind == TaskKind::Perplexity) {
-      std::vector<int32_t> ids32 = tok.encode(d.text, false);
-      const std::vector<int64_t> ids(ids32.begin(), ids32.end());
-      const int64_t prefix = tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id();
-      LP_CHECK(prefix >= 0, "rolling perplexity needs a BOS or EOS token to start from");
-      const double ll = ids.empty() ? 0.0 : rolling_loglikelihood(model, ids, prefix, window, &result.tokens);
-      check_finite_loglikelihood(ll, d.source);
-      ll_sum += ll;
-      words += word_count(d.text);
-      bytes += d.text.size();
-      record["loglikelihood"] = ll;
-      record["words"] = word_count(d.text);
-      record["bytes"] = d.text.size();
-    } else {
-      std::vector<int32_t> ids32 = tok.encode(d.text, false);
-      std::vector<int64_t> prompt(ids32.begin(), ids32.end());
-      if (prompt.empty()) prompt.push_back(tok.bos_id() >= 0 ? tok.bos_id() : 0);
-      GenerateOptions g;
-      g.max_new_tokens = std::min<int64_t>(o.max_new_tokens, window - 1);
-      // As lm-eval: a prompt too long for the window keeps its last tokens, leaving room to generate.
-      const int64_t room = window - g.max_new_tokens;
-      if (int64_t(prompt.size()) > room) prompt.erase(prompt.begin(), prompt.end() - room);
-      g.stop_at_eos = true;
-      auto text_of = [&](const std::vector<int64_t>& t) { return tok.decode(std::vector<int32_t>(t.begin(), t.end()), true); };
-      g.stop_when = [&](const std::vector<int64_t>& generated) {
-        const std::string text = text_of(generated);
-        for (const auto& s : task.stop)
-          if (text.find(s) != std::string::npos) return true;
-        return false;
-      };
-      GenerateResult gen = generate(model, prompt, g);
-      result.tokens += int64_t(prompt.size() + gen.tokens.size());
-      std::string output = text_of(gen.tokens);
-      for (const auto& s : task.stop)  // the output ends before the first stop sequence
-        if (size_t at = output.find(s); at != std::string::npos) output.resize(at);
-      const bool numeric = task.numeric_answer;
-      const std::string want = numeric ? reference_number(d.answer) : d.answer;
-      const std::string got = !task.regex.empty() ? extract_with_regex(output, task.regex)
-                              : numeric          ? extracted_number(output)
-                                                 : output;
-      exact.push_back(trim(got) == trim(want));
-      record["output"] = output;
-      record["extracted"] = got;
-      record["target"] = want;
-      record["exact_match"] = exact.back();
-    }
-    docs[i] = std::move(record);
+    docs[i] = scorer->score(task.docs[i]);
     done++;
     if (o.progress) progress.update(done, progress_note(done, progress.elapsed_seconds()));
   }
   if (o.progress) progress.finish(progress_note(done, progress.elapsed_seconds()));
   result.seconds = progress.elapsed_seconds();
   for (auto& d : docs) result.documents.push_back(std::move(d));
-  if (task.kind == TaskKind::Choice) {
-    result.metrics.push_back(mean_metric("acc", acc));
-    if (task.acc_norm) result.metrics.push_back(mean_metric("acc_norm", acc_norm));
-    if (task.mc2) result.metrics.insert(result.metrics.begin(), mean_metric("mc2", mc2));
-    for (const auto& [subject, xs] : by_subject) result.metrics.push_back(mean_metric("acc:" + subject, xs));
-  } else if (task.kind == TaskKind::Perplexity) {
-    // Perplexity per word and per byte of nothing is no number (it would print 1.0 and -0.0).
-    LP_CHECK(words > 0 && bytes > 0, task.name, ": every document is empty (", task.docs.size(),
-             " of them): no text to score");
-    result.metrics.push_back({"word_perplexity", std::exp(-ll_sum / double(words)), NAN});
-    result.metrics.push_back({"byte_perplexity", std::exp(-ll_sum / double(bytes)), NAN});
-    result.metrics.push_back({"bits_per_byte", -ll_sum / double(bytes) / std::log(2.0), NAN});
-  } else {
-    result.metrics.push_back(mean_metric("exact_match", exact));
-  }
+  scorer->finish(result);
   return result;
 }
 
