@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "data/data_json.h"
 #include "data/doc_encoder.h"
@@ -235,6 +236,27 @@ void work(Pipeline& pipe, const DocumentEncoder& enc, const std::vector<InputFil
   }
 }
 
+// The reader and tokenizer threads of one run: leaving their scope, finished or failed, stops
+// the pipeline and joins them.
+class PipelineThreads {
+ public:
+  explicit PipelineThreads(Pipeline& pipe) : pipe_(pipe) {}
+  ~PipelineThreads() {
+    pipe_.abort();
+    for (auto& t : threads_) t.join();
+  }
+  PipelineThreads(const PipelineThreads&) = delete;
+  PipelineThreads& operator=(const PipelineThreads&) = delete;
+  template <typename Function, typename... Args>
+  void start(Function&& f, Args&&... args) {
+    threads_.emplace_back(std::forward<Function>(f), std::forward<Args>(args)...);
+  }
+
+ private:
+  Pipeline& pipe_;
+  std::vector<std::thread> threads_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Writing: one split's shards
 
@@ -318,20 +340,13 @@ json prepare_data(const PrepareOptions& o) {
   std::vector<int64_t> source_docs(inputs.size()), source_tokens(inputs.size());
 
   Pipeline pipe(static_cast<size_t>(4 * threads) * kBatchBytes);
-  std::vector<std::thread> pool;
-  std::thread reader;
-  auto stop = [&] {
-    pipe.abort();
-    if (reader.joinable()) reader.join();
-    for (auto& t : pool)
-      if (t.joinable()) t.join();
-  };
   Progress progress("data prepare", total_bytes, "B");
   uint64_t documents = 0, skipped = 0;
   int64_t tokens = 0;
-  try {
-    reader = std::thread(read_inputs, std::cref(inputs), o.split_lines, std::ref(pipe));
-    for (int t = 0; t < threads; ++t) pool.emplace_back(work, std::ref(pipe), std::cref(enc), std::cref(inputs));
+  {
+    PipelineThreads running(pipe);
+    running.start(read_inputs, std::cref(inputs), o.split_lines, std::ref(pipe));
+    for (int t = 0; t < threads; ++t) running.start(work, std::ref(pipe), std::cref(enc), std::cref(inputs));
     for (uint64_t seq = 0;; ++seq) {
       auto item = pipe.result(seq);
       if (!item) break;
@@ -355,11 +370,7 @@ json prepare_data(const PrepareOptions& o) {
         progress.update(consumed, format_count(double(tokens)) + " tokens  " + format_count(tokens / secs) + " tokens/s");
       }
     }
-  } catch (...) {
-    stop();
-    throw;
-  }
-  stop();
+  }  // the threads are joined here, on success and on an error alike
   LP_CHECK(documents > 0, "no documents in the input (", skipped, " empty ones skipped)");
   train.flush();
   val.flush();
