@@ -29,7 +29,7 @@ struct CpuLinear : public torch::autograd::Function<CpuLinear> {
     torch::Tensor x2 = x.reshape({-1, K}).contiguous();
     ctx->save_for_backward({x2, weight});
     torch::Tensor y = torch::empty({x2.size(0), N}, x2.options());
-    matmul_into(y, x2, weight.t(), false);
+    matmul_into(y, x2, weight.t(), Into::Overwrite);
     std::vector<int64_t> shape = x.sizes().vec();
     shape.back() = N;
     return y.view(shape);
@@ -44,14 +44,14 @@ struct CpuLinear : public torch::autograd::Function<CpuLinear> {
     torch::Tensor dx, dw;
     if (ctx->needs_input_grad(0)) {
       dx = torch::empty({M, K}, x2.options());
-      matmul_into(dx, dy, w, false);  // (M, N) x (N, K)
+      matmul_into(dx, dy, w, Into::Overwrite);  // (M, N) x (N, K)
       std::vector<int64_t> shape = grads[0].sizes().vec();
       shape.back() = K;
       dx = dx.view(shape);
     }
     if (ctx->needs_input_grad(1)) {
       dw = torch::empty({N, K}, x2.options());
-      matmul_into(dw, dy.t(), x2, false);  // (N, M) x (M, K)
+      matmul_into(dw, dy.t(), x2, Into::Overwrite);  // (N, M) x (M, K)
     }
     return {dx, dw};
   }
@@ -67,7 +67,8 @@ torch::Tensor linear_layer(const torch::Tensor& x, const torch::Tensor& weight, 
   return bias.defined() ? y + bias : y;
 }
 
-void matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, bool accumulate) {
+void matmul_into(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, Into into) {
+  const bool accumulate = into == Into::Accumulate;
   if (on_cpu_in_float32(out) && on_cpu_in_float32(a) && on_cpu_in_float32(b) && out.is_contiguous()) {
     const torch::Tensor ac = matrix_of(a) ? a : a.contiguous(), bc = matrix_of(b) ? b : b.contiguous();
     cpu_gemm(a.size(0), b.size(1), a.size(1), *matrix_of(ac), *matrix_of(bc), accumulate ? 1.0f : 0.0f,

@@ -74,9 +74,9 @@ struct FusedHeadLoss : public torch::autograd::Function<FusedHeadLoss> {
       auto grad = logits.to(head.scalar_type());  // now d loss / d logits
       if (grad_hidden) {
         torch::Tensor rows = d_hidden.narrow(0, r0, R);
-        matmul_into(rows, grad, head, false);
+        matmul_into(rows, grad, head, Into::Overwrite);
       }
-      if (grad_head) matmul_into(d_head, grad.t(), h, true);
+      if (grad_head) matmul_into(d_head, grad.t(), h, Into::Accumulate);
     }
     ctx->saved_data["d_hidden"] = d_hidden;
     ctx->saved_data["d_head"] = d_head;

@@ -60,8 +60,11 @@ std::string describe_exit(int status) {
 
 bool failed(int status) { return !WIFEXITED(status) || WEXITSTATUS(status) != 0; }
 
-// Copies whole lines from a rank's stderr to ours, each after "[rank R] ".
-void relay(Rank& r, bool at_end) {
+// Copies whole lines from a rank's stderr to ours, each after "[rank R] "; at the rank's end
+// also a last line without its newline.
+enum class Relay { Lines, Everything };
+void relay(Rank& r, Relay what) {
+  const bool at_end = what == Relay::Everything;
   char buf[65536];
   for (;;) {
     const ssize_t n = read(r.err, buf, sizeof buf);
@@ -169,7 +172,7 @@ int run_launch(LaunchOptions o) {
       if (r.err >= 0) fds.push_back({r.err, POLLIN, 0});
     poll(fds.data(), fds.size(), 100);
     for (Rank& r : ranks)
-      if (r.err >= 0) relay(r, false);
+      if (r.err >= 0) relay(r, Relay::Lines);
     for (; forwarded < g_signals; forwarded++) stop_others(g_last_signal);  // each signal once
     for (Rank& r : ranks) {
       if (!r.running || waitpid(r.pid, &r.status, WNOHANG | WUNTRACED) != r.pid) continue;
@@ -186,7 +189,7 @@ int run_launch(LaunchOptions o) {
       }
       r.running = false;
       running--;
-      relay(r, true);
+      relay(r, Relay::Everything);
       close(r.err);
       r.err = -1;
       if (failed(r.status) && !first_failure && g_signals == 0 && stopped_error.empty()) {

@@ -50,13 +50,13 @@ TEST(MatmulInto, TransposedOperandsAndAccumulation) {
   const torch::Tensor a = torch::randn({40, 70}), b = torch::randn({70, 90});
   torch::Tensor out = torch::randn({90, 40});
   const torch::Tensor start = out.clone();
-  matmul_into(out, b.t(), a.t(), true);  // both operands transposed views
+  matmul_into(out, b.t(), a.t(), Into::Accumulate);  // both operands transposed views
   EXPECT_LT(rel(out, start + torch::mm(b.t(), a.t())), 1e-6);
   torch::Tensor fresh = torch::full({40, 90}, 7.0f);
-  matmul_into(fresh, a, b, false);  // overwritten, not added to
+  matmul_into(fresh, a, b, Into::Overwrite);  // overwritten, not added to
   EXPECT_LT(rel(fresh, torch::mm(a, b)), 1e-6);
   torch::Tensor strided = torch::randn({40, 140}).narrow(1, 0, 70);  // rows 140 floats apart
-  matmul_into(fresh, strided, b, false);
+  matmul_into(fresh, strided, b, Into::Overwrite);
   EXPECT_LT(rel(fresh, torch::mm(strided, b)), 1e-6);
 }
 
