@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "io/checkpoint.h"
 #include "model/config.h"
@@ -20,5 +21,9 @@ json model_summary(const ModelConfig& c, const Checkpoint& ck, const Manifest* m
 
 // One row per block: index, parameters, dtype(s), and origin/source/init with a manifest.
 json layer_table(const ModelConfig& c, const Checkpoint& ck, const Manifest* manifest);
+
+// The summary as `inspect` prints it, with the layer table when given and the stages and
+// training records of the manifest.
+std::string summary_text(const json& summary, const json* layers, const Manifest* manifest);
 
 }  // namespace llamapro
