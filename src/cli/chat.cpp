@@ -13,7 +13,6 @@
 #include "data/doc_encoder.h"
 #include "infer/chat.h"
 #include "model/adapter.h"
-#include "model/device.h"
 #include "tokenizer/utf8.h"
 #include "util/output.h"
 #include "util/strings.h"

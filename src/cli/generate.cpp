@@ -10,7 +10,6 @@
 #include "cli/model_options.h"
 #include "model/adapter.h"
 #include "infer/generate.h"
-#include "model/device.h"
 #include "model/load.h"
 #include "tokenizer/tokenizer.h"
 #include "util/strings.h"

@@ -10,7 +10,6 @@
 #include "cli/model_options.h"
 #include "model/adapter.h"
 #include "io/safetensors.h"
-#include "model/device.h"
 #include "model/load.h"
 #include "model/loss.h"
 #include "util/json.h"

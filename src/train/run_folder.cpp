@@ -15,7 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 std::string step_name(int64_t step) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "step-%08lld", (long long)step);
