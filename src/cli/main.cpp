@@ -20,6 +20,7 @@
 #include "kernels/cpu_gemm.h"
 #include "util/check.h"
 #include "util/interrupt.h"
+#include "util/json.h"
 #include "util/memory.h"
 
 namespace {
@@ -144,8 +145,7 @@ int main(int argc, char** argv) {
     std::string what = e.what();
     // Keep the one-line promise even for messages of foreign libraries.
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string::npos)
-      what = "malformed JSON: " + what.substr(what.find("] ") + 2);
+    if (const std::string text = llamapro::json_error_text(what); text != what) what = "malformed JSON: " + text;
     std::cerr << "error: " << what << "\n";
     if (const auto* lp = dynamic_cast<const llamapro::Error*>(&e); lp && std::getenv("LLAMAPRO_DEBUG"))
       std::cerr << "  (thrown at " << lp->file() << ":" << lp->line() << ")\n";

@@ -7,10 +7,7 @@ tjson parse_tokenizer_json(std::string_view text, const std::string& where) {
   try {
     return tjson::parse(text.begin(), text.end());
   } catch (const tjson::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-    std::string what = e.what();
-    // nlohmann prefixes "[json.exception.parse_error.101] "; keep the useful part.
-    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-    LP_FAIL(where, ": invalid JSON: ", what);
+    LP_FAIL(where, ": invalid JSON: ", json_error_text(e.what()));
   }
 }
 

@@ -4,14 +4,16 @@
 
 namespace llamapro {
 
+std::string json_error_text(const std::string& what) {
+  const size_t end = what.find("] ");
+  return what.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? what.substr(end + 2) : what;
+}
+
 json parse_json(std::string_view text, const std::string& where) {
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-    std::string what = e.what();
-    // nlohmann prefixes "[json.exception.parse_error.101] "; keep the useful part.
-    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-    LP_FAIL(where, ": invalid JSON: ", what);
+    LP_FAIL(where, ": invalid JSON: ", json_error_text(e.what()));
   }
 }
 

@@ -21,6 +21,9 @@ using json = nlohmann::ordered_json;
 // Parses a JSON file; clear error naming the file and the parse position on failure.
 json read_json_file(const std::filesystem::path& path);
 
+// nlohmann's message without its "[json.exception.parse_error.101] " prefix; other text as it is.
+std::string json_error_text(const std::string& what);
+
 // Parses JSON text; `where` names its origin in errors.
 json parse_json(std::string_view text, const std::string& where);
 
