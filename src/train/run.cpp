@@ -16,13 +16,17 @@ namespace llamapro {
 
 namespace {
 
-// "; domain 2.3141, general 3.0102" when several data sources were evaluated.
-std::string per_source(const Trainer& trainer) {
-  std::string s;
-  char buf[64];
-  for (const auto& [name, loss] : trainer.source_eval_losses()) {
-    std::snprintf(buf, sizeof buf, "%.4f", loss);
-    s += (s.empty() ? "; " : ", ") + name + " " + buf;
+// "validation loss 2.4512 (perplexity 11.60); domain 2.3141, general 3.0102": each set's own
+// loss when several were evaluated.
+std::string validation_text(double loss, const Trainer& trainer) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "validation loss %.4f (perplexity %.2f)", loss, std::exp(loss));
+  std::string s = buf;
+  bool first = true;
+  for (const auto& [name, set_loss] : trainer.source_eval_losses()) {
+    std::snprintf(buf, sizeof buf, "%.4f", set_loss);
+    s += (first ? "; " : ", ") + name + " " + buf;
+    first = false;
   }
   return s;
 }
@@ -57,8 +61,7 @@ void run_training(const TrainOptions& options, int collective_timeout) {
   if (options.cadence.eval_every > 0 && trainer.step_count() == 0) {  // where the curves start
     const double eval = trainer.evaluate();
     if (main_rank && std::isfinite(eval))
-      std::fprintf(stderr, "step 0: validation loss %.4f (perplexity %.2f)%s\n", eval, std::exp(eval),
-                   per_source(trainer).c_str());
+      std::fprintf(stderr, "step 0: %s\n", validation_text(eval, trainer).c_str());
   }
   Progress bar("train", uint64_t(trainer.total_steps()), "steps");
   char note[160];
@@ -69,8 +72,7 @@ void run_training(const TrainOptions& options, int collective_timeout) {
     if (trainer.should_eval() && !trainer.done()) {
       double eval = trainer.evaluate();
       if (main_rank && std::isfinite(eval))
-        std::fprintf(stderr, "\nstep %lld: validation loss %.4f (perplexity %.2f)%s\n", (long long)r.step, eval,
-                     std::exp(eval), per_source(trainer).c_str());
+        std::fprintf(stderr, "\nstep %lld: %s\n", (long long)r.step, validation_text(eval, trainer).c_str());
     }
     if (trainer.should_save()) trainer.save_checkpoint();
     if (int sig = trainer.agree_on_stop(stop_requested())) {
@@ -88,8 +90,7 @@ void run_training(const TrainOptions& options, int collective_timeout) {
   trainer.save_checkpoint();
   trainer.export_model();
   if (main_rank) {
-    if (std::isfinite(eval))
-      std::printf("validation loss %.4f (perplexity %.2f)%s\n", eval, std::exp(eval), per_source(trainer).c_str());
+    if (std::isfinite(eval)) std::printf("%s\n", validation_text(eval, trainer).c_str());
     std::printf("wrote %s\n", options.out_dir.c_str());
   }
 }
