@@ -240,15 +240,17 @@ StepResult Trainer::step() {
     tokens += batch.batch * batch.seq_len;
     targets += target_count(batch);
   }
-  if (comm_) targets = int64_t(std::llround(comm_->all_reduce_mean(double(targets)) * comm_->world_size()));
-  LP_CHECK(targets > 0, "step ", step_ + 1, ": no token of the batch is a prediction target, so there is no loss to "
-           "train on", no_target_reason());
   r.loss = loss_sum / double(o_.grad_accum);
   r.grad_norm = optimizer_->reduce_gradients();
-  if (comm_) {
-    r.loss = comm_->all_reduce_mean(r.loss);
+  if (comm_) {  // one collective: the mean loss, and the targets of every rank
+    std::vector<torch::Tensor> shared = {torch::tensor({r.loss, double(targets)}, torch::kDouble)};
+    comm_->all_reduce_mean(shared);
+    r.loss = shared[0][0].item<double>();
+    targets = int64_t(std::llround(shared[0][1].item<double>() * comm_->world_size()));
     tokens *= comm_->world_size();
   }
+  LP_CHECK(targets > 0, "step ", step_ + 1, ": no token of the batch is a prediction target, so there is no loss to "
+           "train on", no_target_reason());
   if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm))
     LP_FAIL("training diverged at step ", step_ + 1, ": loss ", r.loss, ", gradient norm ", r.grad_norm, " (lr ", r.lr,
             "); last good checkpoint: ", last_checkpoint_.empty() ? std::string("none") : last_checkpoint_,
