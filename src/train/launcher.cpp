@@ -25,13 +25,11 @@ namespace llamapro {
 
 namespace {
 
-
 volatile sig_atomic_t g_signals = 0, g_last_signal = 0;  // forwarded by the main loop
 void on_signal(int sig) {
   g_last_signal = sig;
   g_signals = g_signals + 1;
 }
-
 
 std::string self_path() {
   char buf[4096];
@@ -178,7 +176,7 @@ int run_launch(LaunchOptions o) {
       if (!r.running || waitpid(r.pid, &r.status, WNOHANG | WUNTRACED) != r.pid) continue;
       if (WIFSTOPPED(r.status)) {
         // The others wait for it in a collective until the timeout: a stopped rank ends the job.
-        if (!first_failure && g_signals == 0) {
+        if (!first_failure && g_signals == 0 && stopped_error.empty()) {
           std::fprintf(stderr, "launch: rank %d was stopped by signal %d (%s); ending the job\n", r.rank,
                        WSTOPSIG(r.status), sigdescr_np(WSTOPSIG(r.status)));
           stopped_error = "rank " + std::to_string(r.rank) + " was stopped by signal " +
